@@ -1,0 +1,136 @@
+"""`python -m app …`: one entry point for serving, migrating, checking the books and registering commands."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+
+from app.settings import ConfigurationError, Settings, get_settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m app", description="Hunch: prediction markets for Discord.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the HTTP server (uvicorn)")
+    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"), help="interface to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")), help="port (default 8000)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes (default: WEB_CONCURRENCY, else 1 on SQLite and min(4, CPUs) on Postgres)",
+    )
+
+    migrate = commands.add_parser("migrate", help="create or upgrade the database schema (alembic)")
+    migrate.add_argument("--revision", default="head", help="target revision (default head)")
+
+    commands.add_parser("verify-ledger", help="check every ledger invariant; exit 1 naming each violation")
+
+    register = commands.add_parser("register-commands", help="publish the slash commands to Discord")
+    register.add_argument("--guild", default=None, help="register in one guild (instant) instead of globally")
+    register.add_argument("--dry-run", action="store_true", help="print the definitions as JSON and call nothing")
+
+    scheduler = commands.add_parser("scheduler", help="run the periodic work in a loop (container deployments)")
+    scheduler.add_argument("--interval", type=float, default=60.0, help="seconds between passes (default 60)")
+    scheduler.add_argument("--once", action="store_true", help="run one pass and exit")
+    return parser
+
+
+def _workers(settings: Settings, requested: int | None) -> int:
+    if requested:
+        return requested
+    if os.environ.get("WEB_CONCURRENCY", "").isdigit():
+        return max(1, int(os.environ["WEB_CONCURRENCY"]))
+    if settings.is_sqlite:
+        return 1  # one writer at a time anyway
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = get_settings()
+    except ConfigurationError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+
+    from app.logging import configure_logging
+
+    configure_logging(settings.log_level)
+
+    if args.command == "serve":
+        import uvicorn
+
+        workers = _workers(settings, args.workers)
+        uvicorn.run(
+            "app.asgi:app",
+            host=args.host,
+            port=args.port,
+            workers=workers,
+            log_config=None,
+            proxy_headers=True,
+            access_log=False,
+        )
+        return 0
+    if args.command == "migrate":
+        from app.persistence.migrations import upgrade
+
+        upgrade(settings, args.revision)
+        print(f"database at revision {args.revision}")
+        return 0
+    if args.command == "verify-ledger":
+        return asyncio.run(_verify(settings))
+    if args.command == "register-commands":
+        from app.discord.register import register_commands
+
+        token = settings.discord_bot_token.get_secret_value() if settings.discord_bot_token else None
+        return asyncio.run(
+            register_commands(
+                application_id=settings.discord_application_id,
+                bot_token=token,
+                guild_id=args.guild,
+                dry_run=args.dry_run,
+                out=sys.stdout,
+            )
+        )
+    if args.command == "scheduler":
+        return asyncio.run(_scheduler(settings, args.interval, args.once))
+    return 2
+
+
+async def _verify(settings: Settings) -> int:
+    from app.persistence.database import Database
+    from app.persistence.unit_of_work import run_transaction
+    from app.services.verify import verify_ledger
+
+    database = Database(settings)
+    try:
+        problems = await run_transaction(database, verify_ledger)
+    finally:
+        await database.dispose()
+    for problem in problems:
+        print(f"VIOLATION: {problem}")
+    if problems:
+        print(f"{len(problems)} violation(s) found")
+        return 1
+    print("ledger OK: every invariant holds")
+    return 0
+
+
+async def _scheduler(settings: Settings, interval: float, once: bool) -> int:
+    from app.bootstrap import bootstrap
+    from app.scheduler import run_forever, run_once
+
+    hunch = bootstrap(settings)
+    try:
+        if once:
+            print(await run_once(hunch))
+        else:
+            await run_forever(hunch, interval)
+    finally:
+        await hunch.database.dispose()
+    return 0

@@ -1,0 +1,110 @@
+"""Dispatches parsed interactions to handlers: by command path, custom_id prefix or focused option."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from models.discord import CommandOption, Interaction, InteractionType, OptionType
+
+if TYPE_CHECKING:
+    from app.bootstrap import Hunch
+
+Json = dict[str, Any]
+Handler = Callable[["Context"], Awaitable[Json]]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a handler gets: the interaction, its parsed options and the application's dependencies."""
+
+    interaction: Interaction
+    hunch: Hunch
+    path: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+    focused: str | None = None
+
+    def option(self, name: str, default: Any = None) -> Any:
+        return self.options.get(name, default)
+
+
+def command_path(interaction: Interaction) -> tuple[str, dict[str, Any], str | None]:
+    """`("market create", {"question": ...}, focused_option_name)` from nested subcommand options."""
+    data = interaction.command
+    parts = [data.name]
+    options: list[CommandOption] = data.options
+    while (
+        len(options) == 1
+        and options[0].type in (OptionType.SUB_COMMAND, OptionType.SUB_COMMAND_GROUP)
+        and options[0].value is None
+    ):
+        parts.append(options[0].name)
+        options = options[0].options or []
+    values: dict[str, Any] = {}
+    focused = None
+    for option in options:
+        values[option.name] = option.value
+        if option.focused:
+            focused = option.name
+    return " ".join(parts), values, focused
+
+
+def custom_id_prefix(custom_id: str) -> str:
+    return custom_id.split(":", 1)[0]
+
+
+class Router:
+    def __init__(self) -> None:
+        self._commands: dict[str, Handler] = {}
+        self._components: dict[str, Handler] = {}
+        self._modals: dict[str, Handler] = {}
+        self._autocomplete: dict[tuple[str, str], Handler] = {}
+
+    def command(self, path: str) -> Callable[[Handler], Handler]:
+        return self._register(self._commands, path)
+
+    def component(self, prefix: str) -> Callable[[Handler], Handler]:
+        return self._register(self._components, prefix)
+
+    def modal(self, prefix: str) -> Callable[[Handler], Handler]:
+        return self._register(self._modals, prefix)
+
+    def autocomplete(self, path: str, *option_names: str) -> Callable[[Handler], Handler]:
+        def decorate(handler: Handler) -> Handler:
+            for name in option_names:
+                self._autocomplete[(path, name)] = handler
+            return handler
+
+        return decorate
+
+    @staticmethod
+    def _register(table: dict[Any, Handler], key: str) -> Callable[[Handler], Handler]:
+        def decorate(handler: Handler) -> Handler:
+            if key in table:
+                raise ValueError(f"duplicate route {key!r}")
+            table[key] = handler
+            return handler
+
+        return decorate
+
+    @property
+    def command_paths(self) -> list[str]:
+        return sorted(self._commands)
+
+    def resolve(self, interaction: Interaction, hunch: Hunch) -> tuple[Handler | None, Context]:
+        """The handler for this interaction (None when nothing matches) and its context."""
+        kind = interaction.type
+        if kind in (InteractionType.APPLICATION_COMMAND, InteractionType.APPLICATION_COMMAND_AUTOCOMPLETE):
+            path, options, focused = command_path(interaction)
+            ctx = Context(interaction, hunch, path, options, focused)
+            if kind == InteractionType.APPLICATION_COMMAND:
+                return self._commands.get(path), ctx
+            return self._autocomplete.get((path, focused or "")), ctx
+        if kind == InteractionType.MESSAGE_COMPONENT:
+            custom_id = interaction.component.custom_id
+            return self._components.get(custom_id_prefix(custom_id)), Context(interaction, hunch, custom_id)
+        if kind == InteractionType.MODAL_SUBMIT:
+            custom_id = interaction.modal.custom_id
+            return self._modals.get(custom_id_prefix(custom_id)), Context(interaction, hunch, custom_id)
+        return None, Context(interaction, hunch)
