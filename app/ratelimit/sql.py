@@ -1,0 +1,171 @@
+"""SQL-backed sliding-window limiter: one row per recorded hit in ``rate_limit_hits``.
+
+Postgres: each ``hit`` is one short READ COMMITTED transaction that first takes
+``pg_advisory_xact_lock(<class id>, hashtext(key))``, so concurrent hits on the same key from any
+number of processes are serialised (the lock is released at commit/rollback, which also makes it
+safe behind PgBouncer / RDS Proxy in transaction mode).
+
+SQLite: the transaction's first statement is a DELETE, which takes SQLite's write lock before the
+count is read, so writers are serialised (other connections wait out the busy timeout).
+
+Expired rows of the key being hit are deleted as it goes; rows of keys that are never hit again are
+removed by ``purge_expired`` (called opportunistically, or from a scheduled job).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from app.ratelimit.base import ALLOWED, Decision, Limit, now_ms, refused
+
+logger = logging.getLogger(__name__)
+
+TABLE_NAME = "rate_limit_hits"
+
+# First key of the two-int4 advisory lock: keeps these locks apart from other advisory-lock users
+# (the single-bigint and two-int4 lock spaces never overlap in Postgres). b"HnRL" as an int.
+ADVISORY_LOCK_CLASS = 0x486E524C
+
+_PURGE_BATCH = 1000
+
+
+def define_rate_limit_hits(metadata: MetaData, *, name: str = TABLE_NAME) -> Table:
+    """Define the hits table on ``metadata`` (e.g. the application's, for Alembic)."""
+    return Table(
+        name,
+        metadata,
+        Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+        Column("key", Text(), nullable=False),
+        Column("hit_at_ms", BigInteger(), nullable=False),
+        # hit_at_ms + the window in force when recorded: lets purge_expired clear any key's rows.
+        Column("expires_at_ms", BigInteger(), nullable=False),
+        Index(f"ix_{name}_key_hit_at_ms", "key", "hit_at_ms"),
+        Index(f"ix_{name}_expires_at_ms", "expires_at_ms"),
+    )
+
+
+metadata = MetaData()
+rate_limit_hits = define_rate_limit_hits(metadata)
+
+
+async def create_table(engine: AsyncEngine, table: Table = rate_limit_hits) -> None:
+    """Create the table if missing. For tests and local tools only; production uses Alembic."""
+    async with engine.begin() as conn:
+        await conn.run_sync(lambda sync_conn: table.create(sync_conn, checkfirst=True))
+
+
+class SqlRateLimiter:
+    """``engine`` may be an ``AsyncEngine`` or a zero-argument factory returning one; a factory is
+    called on first use (so building the limiter costs nothing at cold start).
+
+    ``purge_probability`` is the chance that a ``hit`` is followed by one ``purge_expired`` batch.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine | Callable[[], AsyncEngine],
+        *,
+        table: Table = rate_limit_hits,
+        purge_probability: float = 0.01,
+    ) -> None:
+        if isinstance(engine, AsyncEngine):
+            _check_dialect(engine)
+            self._engine: AsyncEngine | None = engine
+            self._engine_factory: Callable[[], AsyncEngine] | None = None
+        else:
+            self._engine = None
+            self._engine_factory = engine
+        self._table = table
+        self._purge_probability = purge_probability
+
+    @property
+    def engine(self) -> AsyncEngine:
+        if self._engine is None:
+            assert self._engine_factory is not None
+            engine = self._engine_factory()
+            _check_dialect(engine)
+            self._engine = engine
+        return self._engine
+
+    async def hit(self, key: str, limit: Limit, *, now: datetime | None = None) -> Decision:
+        at = now_ms(now)
+        window = limit.window_ms
+        t = self._table
+        async with self._transaction() as conn:
+            if conn.dialect.name == "postgresql":
+                await conn.execute(
+                    select(func.pg_advisory_xact_lock(literal(ADVISORY_LOCK_CLASS, Integer()), func.hashtext(key)))
+                )
+            # On SQLite this DELETE is also what takes the write lock, before anything is read.
+            await conn.execute(delete(t).where(t.c.key == key, t.c.hit_at_ms <= at - window))
+            stamps = (
+                (await conn.execute(select(t.c.hit_at_ms).where(t.c.key == key).order_by(t.c.hit_at_ms)))
+                .scalars()
+                .all()
+            )
+            if len(stamps) < limit.hits:
+                await conn.execute(insert(t).values(key=key, hit_at_ms=at, expires_at_ms=at + window))
+                decision = ALLOWED
+            else:
+                decision = refused(stamps[len(stamps) - limit.hits], limit)
+        if self._purge_probability > 0 and random.random() < self._purge_probability:
+            try:
+                await self.purge_expired(now=now)
+            except Exception:  # housekeeping must never fail the hit it rode along with
+                logger.warning("rate-limit purge failed", exc_info=True)
+        return decision
+
+    async def reset(self, key: str) -> None:
+        async with self._transaction() as conn:
+            await conn.execute(delete(self._table).where(self._table.c.key == key))
+
+    async def purge_expired(self, *, now: datetime | None = None, batch: int = _PURGE_BATCH) -> int:
+        """Delete up to ``batch`` rows, of any key, whose hit has left the window it was recorded
+        with; returns how many. On Postgres rows a concurrent ``hit`` has locked are skipped, so a
+        purge never waits on a hit and cannot deadlock with one."""
+        t = self._table
+        doomed = select(t.c.id).where(t.c.expires_at_ms <= now_ms(now)).limit(batch)
+        async with self._transaction() as conn:
+            if conn.dialect.name == "postgresql":
+                doomed = doomed.with_for_update(skip_locked=True)
+            result = await conn.execute(delete(t).where(t.c.id.in_(doomed.scalar_subquery())))
+        return int(result.rowcount)
+
+    async def aclose(self) -> None:
+        """The engine belongs to the caller; nothing to release here."""
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a transaction; READ COMMITTED on Postgres, so statements after the advisory
+        lock see the rows committed by the previous holder whatever the engine's default isolation
+        level is (under REPEATABLE READ the snapshot would predate the lock)."""
+        async with self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                await conn.execution_options(isolation_level="READ COMMITTED")
+            async with conn.begin():
+                yield conn
+
+
+def _check_dialect(engine: AsyncEngine) -> None:
+    if engine.dialect.name not in ("postgresql", "sqlite"):
+        raise ValueError(f"SqlRateLimiter supports Postgres and SQLite, not {engine.dialect.name!r}")
