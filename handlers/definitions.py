@@ -1,0 +1,294 @@
+"""The one declarative source of Hunch's slash commands.
+
+Everything here is plain data: `COMMANDS` describes each command once and `command_definitions()` turns it
+into the JSON array Discord's bulk overwrite (`PUT /applications/{id}/commands`) expects. Command and option
+names are a public contract: members type them and the interaction handlers route on them, so renaming one is
+a breaking change.
+
+Every command is guild-only (`contexts: [0]`, `integration_types: [0]`): markets, balances and the
+leaderboard all belong to a server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+
+class CommandType(IntEnum):
+    CHAT_INPUT = 1
+    USER = 2
+    MESSAGE = 3
+
+
+class OptionType(IntEnum):
+    SUB_COMMAND = 1
+    SUB_COMMAND_GROUP = 2
+    STRING = 3
+    INTEGER = 4
+    BOOLEAN = 5
+    USER = 6
+    CHANNEL = 7
+    ROLE = 8
+    MENTIONABLE = 9
+    NUMBER = 10
+    ATTACHMENT = 11
+
+
+class InteractionContextType(IntEnum):
+    GUILD = 0
+    BOT_DM = 1
+    PRIVATE_CHANNEL = 2
+
+
+class IntegrationType(IntEnum):
+    GUILD_INSTALL = 0
+    USER_INSTALL = 1
+
+
+MANAGE_GUILD = 1 << 5  # "Manage Server" in the client
+
+MARKET_STATUSES = ("open", "closed", "resolved", "cancelled", "all")
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    name: str
+    value: str | int | float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "value": self.value}
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    type: OptionType
+    name: str
+    description: str
+    required: bool = False
+    autocomplete: bool = False
+    choices: tuple[Choice, ...] = ()
+    min_value: int | float | None = None
+    max_value: int | float | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    options: tuple[Option, ...] = ()  # only for SUB_COMMAND / SUB_COMMAND_GROUP
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"type": int(self.type), "name": self.name, "description": self.description}
+        if self.type in (OptionType.SUB_COMMAND, OptionType.SUB_COMMAND_GROUP):
+            body["options"] = [option.to_json() for option in self.options]
+            return body
+        body["required"] = self.required
+        if self.autocomplete:
+            body["autocomplete"] = True
+        if self.choices:
+            body["choices"] = [choice.to_json() for choice in self.choices]
+        for key in ("min_value", "max_value", "min_length", "max_length"):
+            value = getattr(self, key)
+            if value is not None:
+                body[key] = value
+        return body
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str
+    description: str
+    options: tuple[Option, ...] = ()
+    default_member_permissions: int | None = None  # None: everyone; a bit set: members need all of those
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": int(CommandType.CHAT_INPUT),
+            "name": self.name,
+            "description": self.description,
+            "contexts": [int(InteractionContextType.GUILD)],
+            "integration_types": [int(IntegrationType.GUILD_INSTALL)],
+        }
+        if self.options:
+            body["options"] = [option.to_json() for option in self.options]
+        if self.default_member_permissions is not None:
+            # The docs serialise the permission bit set as a string.
+            body["default_member_permissions"] = str(self.default_member_permissions)
+        return body
+
+
+# --- small builders, so the table below reads like the command list --------------------------------------------
+
+
+def sub(name: str, description: str, *options: Option) -> Option:
+    return Option(OptionType.SUB_COMMAND, name, description, options=options)
+
+
+def string(
+    name: str,
+    description: str,
+    *,
+    required: bool = False,
+    autocomplete: bool = False,
+    max_length: int | None = None,
+    choices: tuple[Choice, ...] = (),
+) -> Option:
+    return Option(
+        OptionType.STRING,
+        name,
+        description,
+        required=required,
+        autocomplete=autocomplete,
+        max_length=max_length,
+        choices=choices,
+    )
+
+
+def integer(
+    name: str, description: str, *, required: bool = False, min_value: int | None = None, max_value: int | None = None
+) -> Option:
+    return Option(OptionType.INTEGER, name, description, required=required, min_value=min_value, max_value=max_value)
+
+
+def number(name: str, description: str, *, required: bool = False, min_value: float | None = None) -> Option:
+    return Option(OptionType.NUMBER, name, description, required=required, min_value=min_value)
+
+
+def user(name: str, description: str, *, required: bool = False) -> Option:
+    return Option(OptionType.USER, name, description, required=required)
+
+
+def role(name: str, description: str) -> Option:
+    return Option(OptionType.ROLE, name, description)
+
+
+def boolean(name: str, description: str) -> Option:
+    return Option(OptionType.BOOLEAN, name, description)
+
+
+def market_option() -> Option:
+    return string("market", "The market (start typing to search)", required=True, autocomplete=True)
+
+
+def outcome_option(description: str = "The outcome (start typing to search)") -> Option:
+    return string("outcome", description, required=True, autocomplete=True)
+
+
+# --- the commands --------------------------------------------------------------------------------------------------
+
+MARKET = Command(
+    "market",
+    "Create, browse and manage prediction markets",
+    (
+        sub(
+            "create",
+            "Create a new prediction market",
+            string("question", "The question the market answers", required=True, max_length=200),
+            string(
+                "outcomes", "Comma-separated, 2\u201310 (default Yes, No)", max_length=600
+            ),  # an en dash, as in the contract
+            string("closes_in", "When trading closes, e.g. 90m, 2h, 3d, 1w"),
+            integer("liquidity", "Starting market-maker liquidity, 10 to 1,000,000", min_value=10, max_value=1_000_000),
+            string("description", "Details and how the market will be resolved", max_length=1000),
+        ),
+        sub("show", "Show a market with its prices", market_option()),
+        sub(
+            "list",
+            "List this server's markets",
+            string(
+                "status",
+                "Which markets to list (default open)",
+                choices=tuple(Choice(status.capitalize(), status) for status in MARKET_STATUSES),
+            ),
+        ),
+        sub("close", "Stop trading on a market before it resolves", market_option()),
+        sub(
+            "resolve", "Resolve a market to its winning outcome", market_option(), outcome_option("The winning outcome")
+        ),
+        sub(
+            "resolve-weighted",
+            "Resolve a market by splitting the payout across outcomes",
+            market_option(),
+            string("weights", 'Outcome weights, e.g. "Red 70, Blue 30"', required=True),
+        ),
+        sub(
+            "cancel",
+            "Cancel a market and refund every trade",
+            market_option(),
+            string("reason", "Why the market is cancelled", max_length=200),
+        ),
+    ),
+)
+
+BET = Command(
+    "bet",
+    "Buy shares in a market outcome",
+    (
+        market_option(),
+        outcome_option(),
+        integer("amount", "How much to spend", required=True, min_value=1),
+    ),
+)
+
+SELL = Command(
+    "sell",
+    "Sell shares you hold in a market outcome",
+    (
+        market_option(),
+        outcome_option(),
+        number("shares", "How many shares to sell (default all)", min_value=0.000001),
+    ),
+)
+
+BALANCE = Command("balance", "Show a balance", (user("user", "Whose balance (default yours)"),))
+
+PORTFOLIO = Command(
+    "portfolio", "Show open positions and their value", (user("user", "Whose portfolio (default yours)"),)
+)
+
+LEADERBOARD = Command("leaderboard", "Show this server's top traders")
+
+DAILY = Command("daily", "Claim your daily bonus")
+
+GIVE = Command(
+    "give",
+    "Give some of your balance to another member",
+    (
+        user("user", "Who receives it", required=True),
+        integer("amount", "How much to give", required=True, min_value=1),
+    ),
+)
+
+ADMIN = Command(
+    "admin",
+    "Server settings and grants for Hunch",
+    (
+        sub(
+            "config",
+            "Change Hunch's settings here, or show them when given no options",
+            integer("starting_balance", "Balance each new member starts with", min_value=0),
+            integer("daily_bonus", "Amount /daily gives", min_value=0),
+            integer("default_liquidity", "Liquidity for new markets when none is given", min_value=10),
+            string("default_duration", "How long new markets stay open by default, e.g. 3d"),
+            integer("max_stake", "Most a member can spend on one bet", min_value=1),
+            string("currency", "Name of the play-money currency", max_length=20),
+            role("creator_role", "Role allowed to create markets"),
+            role("resolver_role", "Role allowed to resolve markets"),
+            boolean("clear_creator_role", "Remove the creator role requirement"),
+            boolean("clear_resolver_role", "Remove the resolver role requirement"),
+        ),
+        sub(
+            "grant",
+            "Add currency to a member's balance",
+            user("user", "Who receives the grant", required=True),
+            integer("amount", "How much to grant", required=True, min_value=1),
+            string("reason", "Why you are granting it", max_length=200),
+        ),
+    ),
+    default_member_permissions=MANAGE_GUILD,
+)
+
+COMMANDS: tuple[Command, ...] = (MARKET, BET, SELL, BALANCE, PORTFOLIO, LEADERBOARD, DAILY, GIVE, ADMIN)
+
+
+def command_definitions() -> list[dict[str, Any]]:
+    """The JSON array for Discord's bulk overwrite of application commands (a fresh copy on every call)."""
+    return [command.to_json() for command in COMMANDS]
