@@ -1,0 +1,39 @@
+"""Apply the alembic migrations in `infra/migrations` to the configured database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.settings import Settings
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "infra" / "migrations"
+
+
+def alembic_config(database_url: str):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def upgrade(settings: Settings, revision: str = "head") -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(settings.database_url), revision)
+
+
+def current_revision(settings: Settings) -> None:
+    from alembic import command
+
+    command.current(alembic_config(settings.database_url))
+
+
+def upgrade_connection(connection: object, revision: str = "head") -> None:
+    """Migrate through an open (sync) connection, e.g. from `AsyncConnection.run_sync`."""
+    from alembic import command
+
+    config = alembic_config("")
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)

@@ -1,0 +1,238 @@
+"""Building blocks every use case shares: who is acting, guild and account look-ups, ledger postings,
+the audit trail and idempotent execution.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from pydantic import BaseModel
+
+from app.errors import Forbidden, NotFound
+from app.persistence.database import Database
+from app.persistence.unit_of_work import UnitOfWork, run_transaction
+from models.tables import Account, AuditEvent, Guild, InteractionRecord, Market, Transfer
+
+R = TypeVar("R", bound=BaseModel)
+MICRO = 10**6
+
+accounts = Account.__table__
+guilds = Guild.__table__
+markets = Market.__table__
+transfers = Transfer.__table__
+audit_events = AuditEvent.__table__
+interaction_records = InteractionRecord.__table__
+
+MANAGE_GUILD = 1 << 5
+ADMINISTRATOR = 1 << 3
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The member behind a request, with what Discord told us of their standing."""
+
+    guild_id: int
+    user_id: int
+    permissions: int = 0
+    role_ids: frozenset[int] = field(default_factory=frozenset)
+    interaction_id: int | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return bool(self.permissions & (ADMINISTRATOR | MANAGE_GUILD))
+
+
+def require_admin(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise Forbidden("Only members with Manage Server or Administrator can do that.")
+
+
+def to_micro(shares: Decimal) -> int:
+    return int(shares * MICRO)
+
+
+def from_micro(micro: int) -> Decimal:
+    return Decimal(micro).scaleb(-6)
+
+
+# -- guilds and accounts ----------------------------------------------------------------------------------
+
+
+def insert_ignoring_conflicts(uow: UnitOfWork, table: sa.Table) -> Any:
+    if uow.is_postgres:
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).on_conflict_do_nothing()
+
+
+async def get_guild(uow: UnitOfWork, guild_id: int) -> sa.RowMapping:
+    """The guild's settings, creating the guild and its house account on first contact."""
+    row = (await uow.conn.execute(sa.select(guilds).where(guilds.c.id == guild_id))).mappings().first()
+    if row is not None:
+        return row
+    defaults = Guild(id=guild_id, created_at=uow.now).model_dump()
+    await uow.conn.execute(insert_ignoring_conflicts(uow, guilds).values(**defaults))
+    await uow.conn.execute(
+        insert_ignoring_conflicts(uow, accounts).values(guild_id=guild_id, kind="house", balance=0, created_at=uow.now)
+    )
+    return (await uow.conn.execute(sa.select(guilds).where(guilds.c.id == guild_id))).mappings().one()
+
+
+async def house_account_id(uow: UnitOfWork, guild_id: int) -> int:
+    found = await uow.conn.scalar(
+        sa.select(accounts.c.id).where(accounts.c.guild_id == guild_id, accounts.c.kind == "house")
+    )
+    if found is None:
+        raise NotFound("This server has no house account yet.")
+    return int(found)
+
+
+async def get_member(uow: UnitOfWork, guild_id: int, user_id: int) -> sa.RowMapping | None:
+    return (
+        (await uow.conn.execute(sa.select(accounts).where(accounts.c.guild_id == guild_id, accounts.c.user_id == user_id)))
+        .mappings()
+        .first()
+    )
+
+
+async def get_or_create_member(
+    uow: UnitOfWork, guild: Mapping[str, Any], user_id: int, interaction_id: int | None
+) -> sa.RowMapping:
+    """A member's account, opened on first touch with the guild's starting balance, granted by the house."""
+    row = await get_member(uow, guild["id"], user_id)
+    if row is not None:
+        return row
+    created = await uow.conn.scalar(
+        insert_ignoring_conflicts(uow, accounts)
+        .values(guild_id=guild["id"], kind="member", user_id=user_id, balance=0, created_at=uow.now)
+        .returning(accounts.c.id)
+    )
+    if created is not None and guild["starting_balance"] > 0:
+        house = await house_account_id(uow, guild["id"])
+        post(uow, guild["id"], [Posting(house, int(created), guild["starting_balance"], "starting_grant")], interaction_id)
+        await uow.flush()
+    row = await get_member(uow, guild["id"], user_id)
+    assert row is not None
+    return row
+
+
+# -- the ledger -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Posting:
+    debit: int  # the account the points leave
+    credit: int  # the account the points arrive in
+    amount: int
+    reason: str
+    market_id: int | None = None
+
+
+def post(uow: UnitOfWork, guild_id: int, postings: Iterable[Posting], interaction_id: int | None) -> None:
+    """Stage the transfers and the balance changes they imply (one UPDATE per account touched)."""
+    rows = []
+    deltas: dict[int, int] = defaultdict(int)
+    for p in postings:
+        if p.amount <= 0:
+            continue
+        deltas[p.debit] -= p.amount
+        deltas[p.credit] += p.amount
+        rows.append(
+            {
+                "guild_id": guild_id,
+                "debit_account_id": p.debit,
+                "credit_account_id": p.credit,
+                "amount": p.amount,
+                "reason": p.reason,
+                "market_id": p.market_id,
+                "interaction_id": interaction_id,
+                "created_at": uow.now,
+            }
+        )
+    if not rows:
+        return
+    for account_id, delta in sorted(deltas.items()):
+        if delta:
+            uow.stage(
+                sa.update(accounts).where(accounts.c.id == account_id).values(balance=accounts.c.balance + delta)
+            )
+    uow.stage(sa.insert(transfers).values(rows))
+
+
+def audit(
+    uow: UnitOfWork,
+    actor: Actor,
+    action: str,
+    *,
+    market_id: int | None = None,
+    **details: Any,
+) -> None:
+    uow.stage(
+        sa.insert(audit_events).values(
+            guild_id=actor.guild_id,
+            actor_id=actor.user_id,
+            action=action,
+            market_id=market_id,
+            details=details,
+            interaction_id=actor.interaction_id,
+            created_at=uow.now,
+        )
+    )
+
+
+# -- idempotent execution ---------------------------------------------------------------------------------
+
+
+async def execute(
+    database: Database,
+    actor: Actor,
+    action: str,
+    result_type: type[R],
+    work: Callable[[UnitOfWork], Awaitable[R]],
+    *,
+    clock: Callable[..., Any] | None = None,
+) -> R:
+    """Run a state-changing use case once per Discord interaction.
+
+    The outcome is recorded under the interaction id in the same transaction as its effects, so a
+    redelivered interaction gets the recorded answer and applies nothing again.
+    """
+    key = actor.interaction_id
+
+    async def attempt(uow: UnitOfWork) -> R:
+        if key is not None:
+            stored = await uow.conn.scalar(
+                sa.select(interaction_records.c.result).where(interaction_records.c.id == key)
+            )
+            if stored is not None:
+                return result_type.model_validate(stored)
+        result = await work(uow)
+        if key is not None:
+            uow.stage(
+                sa.insert(interaction_records).values(
+                    id=key,
+                    guild_id=actor.guild_id,
+                    user_id=actor.user_id,
+                    action=action,
+                    result=result.model_dump(mode="json"),
+                    created_at=uow.now,
+                )
+            )
+        await uow.commit()
+        return result
+
+    kwargs = {"clock": clock} if clock is not None else {}
+    return await run_transaction(database, attempt, retry_integrity=key is not None, **kwargs)
+
+
+async def read(database: Database, work: Callable[[UnitOfWork], Awaitable[Any]], **kwargs: Any) -> Any:
+    """Run a read-only use case (nothing is committed)."""
+    return await run_transaction(database, work, **kwargs)

@@ -1,0 +1,49 @@
+"""Small helpers for service tests: actors and a one-call way to run a use case."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from app.persistence.database import Database
+from app.persistence.unit_of_work import UnitOfWork, run_transaction
+from app.services.common import ADMINISTRATOR, Actor, execute
+from app.services.verify import verify_ledger
+
+GUILD = 900000000000000001
+R = TypeVar("R", bound=BaseModel)
+_ids = itertools.count(1_300_000_000_000_000_000)
+
+
+def member(user_id: int, *, admin: bool = False, roles: frozenset[int] = frozenset(), guild: int = GUILD,
+           interaction_id: int | None = None) -> Actor:
+    return Actor(
+        guild_id=guild,
+        user_id=user_id,
+        permissions=ADMINISTRATOR if admin else 0,
+        role_ids=roles,
+        interaction_id=interaction_id,
+    )
+
+
+def fresh(who: Actor) -> Actor:
+    """The same member in a new interaction (a new idempotency key)."""
+    return replace(who, interaction_id=next(_ids))
+
+
+async def act(database: Database, who: Actor, result_type: type[R], work: Callable[[UnitOfWork], Awaitable[R]]) -> R:
+    """Run a use case as `who`; a new interaction unless `who` already carries an interaction id."""
+    return await execute(database, who if who.interaction_id else fresh(who), "test", result_type, work)
+
+
+async def query(database: Database, work: Callable[[UnitOfWork], Awaitable[Any]]) -> Any:
+    return await run_transaction(database, work)
+
+
+async def assert_books_balance(database: Database) -> None:
+    problems = await run_transaction(database, verify_ledger)
+    assert problems == []
