@@ -1,0 +1,104 @@
+"""Benchmark the interactions endpoint's fixed costs.
+
+    .venv/bin/python bench/bench_endpoint.py [--runs 7] [--requests 5000]
+
+Prints, each as the median of fresh interpreter runs: the cold import time of `app.lambda_handler`, and of
+import plus a first signed PING through the Lambda handler; then in-process PING requests/s through the
+ASGI app (signature verified on every request), and confirms the PING path imported no ORM or driver.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+KEY_SEED = b"e" * 32
+
+COLD = """
+import time, sys
+t0 = time.perf_counter()
+import app.lambda_handler as lh
+t1 = time.perf_counter()
+from nacl.signing import SigningKey
+key = SigningKey({seed!r})
+body = b'{{"type":1}}'
+ts = str(int(time.time()))
+sig = key.sign(ts.encode() + body).signature.hex()
+event = {{"version": "2.0", "routeKey": "POST /interactions", "rawPath": "/interactions", "rawQueryString": "",
+  "headers": {{"content-type": "application/json", "x-signature-ed25519": sig, "x-signature-timestamp": ts}},
+  "requestContext": {{"http": {{"method": "POST", "path": "/interactions", "protocol": "HTTP/1.1",
+  "sourceIp": "127.0.0.1", "userAgent": "bench"}}, "requestId": "r", "routeKey": "POST /interactions",
+  "stage": "$default", "accountId": "1", "apiId": "a", "domainName": "d", "domainPrefix": "d", "time": "t",
+  "timeEpoch": 0}}, "body": body.decode(), "isBase64Encoded": False}}
+t2 = time.perf_counter()
+r = lh.handler(event, None)
+t3 = time.perf_counter()
+assert r["statusCode"] == 200, r
+heavy = [m for m in sys.modules if m.split(".")[0] in ("sqlalchemy", "sqlmodel", "asyncpg", "aiosqlite", "redis")]
+print((t1 - t0) * 1000, (t1 - t0 + t3 - t2) * 1000, len(heavy))
+"""
+
+
+def cold(runs: int) -> tuple[float, float, int]:
+    from nacl.signing import SigningKey
+
+    public = SigningKey(KEY_SEED).verify_key.encode().hex()
+    env = {"PATH": "/usr/bin:/bin", "DISCORD_PUBLIC_KEY": public, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING",
+           "DATABASE_URL": "sqlite:////tmp/hunch-bench-unused.sqlite3"}
+    imports, pings, heavy = [], [], 0
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, "-c", COLD.format(seed=KEY_SEED)], cwd=ROOT, env=env,
+                             capture_output=True, text=True, check=True).stdout.split()
+        imports.append(float(out[0]))
+        pings.append(float(out[1]))
+        heavy = max(heavy, int(out[2]))
+    return statistics.median(imports), statistics.median(pings), heavy
+
+
+async def ping_throughput(requests: int) -> float:
+    import httpx
+    from nacl.signing import SigningKey
+
+    from app.settings import Settings
+    from app.web import create_app
+
+    key = SigningKey(KEY_SEED)
+    settings = Settings(DISCORD_PUBLIC_KEY=key.verify_key.encode().hex(), LOG_LEVEL="WARNING")  # type: ignore[call-arg]
+    body = b'{"type":1}'
+    ts = str(int(time.time()))
+    headers = {"X-Signature-Ed25519": key.sign(ts.encode() + body).signature.hex(), "X-Signature-Timestamp": ts}
+    transport = httpx.ASGITransport(app=create_app(settings))
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        for _ in range(50):
+            await client.post("/interactions", content=body, headers=headers)
+        started = time.perf_counter()
+        for _ in range(requests):
+            response = await client.post("/interactions", content=body, headers=headers)
+        elapsed = time.perf_counter() - started
+    assert json.loads(response.content) == {"type": 1}
+    return requests / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--requests", type=int, default=5000)
+    args = parser.parse_args()
+    imported, first_ping, heavy = cold(args.runs)
+    print(f"cold import of app.lambda_handler: {imported:.0f} ms (median of {args.runs} fresh interpreters)")
+    print(f"cold import + first signed PING:   {first_ping:.0f} ms")
+    print(f"ORM/driver modules imported by the PING path: {heavy}")
+    rate = asyncio.run(ping_throughput(args.requests))
+    print(f"in-process signed PING: {rate:,.0f} requests/s ({1e6 / rate:.0f} µs each, httpx ASGI client included)")
+
+
+if __name__ == "__main__":
+    main()
