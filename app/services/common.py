@@ -95,6 +95,20 @@ async def house_account_id(uow: UnitOfWork, guild_id: int) -> int:
     return int(found)
 
 
+async def lock_house(uow: UnitOfWork, guild_id: int) -> int:
+    """Lock the guild's house account row (Postgres) and return its id.
+
+    The lock order every use case follows: market rows first, then the house account, then member
+    accounts in id order (a market's pool account is only ever touched under its market's lock).
+    """
+    found = await uow.conn.scalar(
+        sa.select(accounts.c.id).where(accounts.c.guild_id == guild_id, accounts.c.kind == "house").with_for_update()
+    )
+    if found is None:
+        raise NotFound("This server has no house account yet.")
+    return int(found)
+
+
 async def get_member(uow: UnitOfWork, guild_id: int, user_id: int) -> sa.RowMapping | None:
     return (
         (await uow.conn.execute(sa.select(accounts).where(accounts.c.guild_id == guild_id, accounts.c.user_id == user_id)))
@@ -110,13 +124,15 @@ async def get_or_create_member(
     row = await get_member(uow, guild["id"], user_id)
     if row is not None:
         return row
+    # The house pays the grant, so lock it before the new row: every use case takes the house account
+    # before any member's (see `lock_house`), or two of them could each wait for the other.
+    house = await lock_house(uow, guild["id"])
     created = await uow.conn.scalar(
         insert_ignoring_conflicts(uow, accounts)
         .values(guild_id=guild["id"], kind="member", user_id=user_id, balance=0, created_at=uow.now)
         .returning(accounts.c.id)
     )
     if created is not None and guild["starting_balance"] > 0:
-        house = await house_account_id(uow, guild["id"])
         post(uow, guild["id"], [Posting(house, int(created), guild["starting_balance"], "starting_grant")], interaction_id)
         await uow.flush()
     row = await get_member(uow, guild["id"], user_id)

@@ -29,6 +29,7 @@ from models.tables import Position
 positions = Position.__table__
 
 MAX_LIQUIDITY = 1_000_000
+SYSTEM_ACTOR = 0  # audit rows of what the scheduler does
 MIN_LIQUIDITY = 10
 
 
@@ -220,8 +221,9 @@ async def _settle(
             total_paid=total,
         )
     )
-    audit(uow, actor, f"market.{status if status != 'resolved' else 'resolve'}", market_id=market["id"],
-          number=market["number"], total_paid=total, **resolution)
+    # Named like the other market actions (market.create, market.close): the verb, not the status.
+    action = {"resolved": "market.resolve", "cancelled": "market.cancel"}[status]
+    audit(uow, actor, action, market_id=market["id"], number=market["number"], total_paid=total, **resolution)
     await uow.flush()
     view = market_view(await find_market(uow, actor.guild_id, market["number"]), guild["currency_name"])
     return Settlement(
@@ -286,8 +288,12 @@ async def close_expired_markets(uow: UnitOfWork, now: datetime) -> list[tuple[in
             sa.update(markets)
             .where(markets.c.status == "open", markets.c.closes_at <= now)
             .values(status="closed", closed_at=now)
-            .returning(markets.c.guild_id, markets.c.number)
+            .returning(markets.c.id, markets.c.guild_id, markets.c.number)
         )
     ).all()
+    # Closing is a state change like any other: audit it, as done by the system (actor 0).
+    for market_id, guild_id, number in rows:
+        audit(uow, Actor(guild_id=int(guild_id), user_id=SYSTEM_ACTOR), "market.close", market_id=int(market_id),
+              number=int(number), expired=True)
     await uow.commit()
-    return [(int(g), int(n)) for g, n in rows]
+    return [(int(g), int(n)) for _, g, n in rows]

@@ -32,10 +32,12 @@ trades = Trade.__table__
 
 async def _locked(uow: UnitOfWork, actor: Actor, number: int, outcome: int) -> tuple[Any, Any, Any, Any]:
     guild = await get_guild(uow, actor.guild_id)
-    member = await get_or_create_member(uow, guild, actor.user_id, actor.interaction_id)
+    # The market first: opening a new member's account locks the house, which settling a market
+    # locks after the market too (lock order: market, house, members; see `lock_house`).
     market = await find_market(uow, actor.guild_id, number, lock=True)
     if not 0 <= outcome < len(market["outcomes"]):
         raise ValidationError("That outcome is not one of this market's outcomes.")
+    member = await get_or_create_member(uow, guild, actor.user_id, actor.interaction_id)
     # Locked after the market: every trade takes its locks in the same order.
     balance = await uow.conn.scalar(
         sa.select(accounts.c.balance).where(accounts.c.id == member["id"]).with_for_update()

@@ -16,6 +16,7 @@ from app.services.common import (
     get_guild,
     get_or_create_member,
     house_account_id,
+    lock_house,
     post,
     require_admin,
 )
@@ -29,6 +30,8 @@ MAX_TRANSFER = 10**12
 async def claim_daily(uow: UnitOfWork, actor: Actor) -> DailyClaim:
     guild = await get_guild(uow, actor.guild_id)
     member = await get_or_create_member(uow, guild, actor.user_id, actor.interaction_id)
+    # The house pays the bonus: lock it before the member's row (lock order: house, then members).
+    house = await lock_house(uow, actor.guild_id)
     # One conditional update decides the race: only one claim per period can match it.
     claimed = await uow.conn.scalar(
         sa.update(accounts)
@@ -49,7 +52,6 @@ async def claim_daily(uow: UnitOfWork, actor: Actor) -> DailyClaim:
             currency=guild["currency_name"],
         )
     amount = int(guild["daily_bonus"])
-    house = await house_account_id(uow, actor.guild_id)
     post(uow, actor.guild_id, [Posting(house, member["id"], amount, "daily_bonus")], actor.interaction_id)
     audit(uow, actor, "wallet.daily", amount=amount)
     await uow.flush()

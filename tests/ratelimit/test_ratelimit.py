@@ -30,9 +30,10 @@ from app.ratelimit import (
     RedisRateLimiter,
     build_rate_limiter,
 )
+from app.settings import normalise_database_url
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-PG_URL = os.environ.get("TEST_DATABASE_URL") or None
+PG_URL = normalise_database_url(os.environ["TEST_DATABASE_URL"]) if os.environ.get("TEST_DATABASE_URL") else None
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 
