@@ -14,7 +14,9 @@ from app.persistence.unit_of_work import UnitOfWork
 from app.ratelimit import Limit
 from app.services import common as service
 from app.services import queries
+from app.services.markets import outcome_index
 
+__all__ = ["actor", "check_rate", "market_number", "outcome_index", "read", "run"]
 R = TypeVar("R", bound=BaseModel)
 logger = logging.getLogger("hunch.handlers")
 
@@ -61,19 +63,6 @@ async def market_number(ctx: Context, value: Any) -> int:
         if len(matches) == 1:
             return matches[0][0]
     raise NotFound("Pick a market from the list (start typing its number or question).")
-
-
-def outcome_index(outcomes: list[str], value: Any) -> int:
-    """An outcome by its label (case-insensitive) or, failing that, by its position (1-based or index)."""
-    text = str(value if value is not None else "").strip()
-    key = text.casefold()
-    for index, label in enumerate(outcomes):
-        if label.casefold() == key:
-            return index
-    if text.isdigit() and int(text) < len(outcomes):
-        return int(text)
-    choices = ", ".join(outcomes)
-    raise ValidationError(f"“{text[:50]}” is not an outcome of this market. Choose one of: {choices}.")
 
 
 async def check_rate(ctx: Context, kind: str) -> None:

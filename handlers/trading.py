@@ -13,7 +13,7 @@ from app.services import queries, trading
 from app.services.views import TradeReceipt
 from handlers import format as fmt
 from handlers import views
-from handlers.common import actor, check_rate, market_number, outcome_index, read, run
+from handlers.common import actor, check_rate, market_number, read, run
 
 Json = dict[str, Any]
 AMOUNT_FIELD = "amount"
@@ -45,14 +45,14 @@ def _shares(value: Any) -> Decimal | None:
     return inputs.parse_shares(text)
 
 
-async def _buy(ctx: Context, number: int, outcome: int, amount: int | None) -> Json:
+async def _buy(ctx: Context, number: int, outcome: int | str, amount: int | None) -> Json:
     who = actor(ctx)
     await check_rate(ctx, "trade")
     receipt = await run(ctx, "trade.buy", TradeReceipt, lambda uow: trading.buy(uow, who, number, outcome, amount))
     return responses.ephemeral(views.trade_receipt(receipt))
 
 
-async def _sell(ctx: Context, number: int, outcome: int, shares: Decimal | None) -> Json:
+async def _sell(ctx: Context, number: int, outcome: int | str, shares: Decimal | None) -> Json:
     who = actor(ctx)
     await check_rate(ctx, "trade")
     receipt = await run(ctx, "trade.sell", TradeReceipt, lambda uow: trading.sell(uow, who, number, outcome, shares))
@@ -67,15 +67,14 @@ async def _market(ctx: Context, number: int) -> Any:
 async def bet(ctx: Context) -> Json:
     amount = _amount(ctx.option("amount"))
     number = await market_number(ctx, ctx.option("market"))
-    market = await _market(ctx, number)
-    return await _buy(ctx, number, outcome_index(market.outcomes, ctx.option("outcome")), amount)
+    # The label is matched to an outcome inside the trade's transaction: no extra read first.
+    return await _buy(ctx, number, str(ctx.option("outcome") or ""), amount)
 
 
 async def sell(ctx: Context) -> Json:
     shares = _shares(ctx.option("shares"))
     number = await market_number(ctx, ctx.option("market"))
-    market = await _market(ctx, number)
-    return await _sell(ctx, number, outcome_index(market.outcomes, ctx.option("outcome")), shares)
+    return await _sell(ctx, number, str(ctx.option("outcome") or ""), shares)
 
 
 def _ids(custom_id: str) -> tuple[int, int]:

@@ -204,6 +204,30 @@ def audit(
     )
 
 
+class AccountMissing(Exception):
+    """A use case needs a member's account that does not exist yet.
+
+    `execute` opens it (with the starting grant) in a short transaction of its own and runs the use
+    case again, so a busy market's transaction never also holds the guild's house account.
+    """
+
+    def __init__(self, guild_id: int, user_id: int) -> None:
+        super().__init__(f"no account for member {user_id} in guild {guild_id}")
+        self.guild_id = guild_id
+        self.user_id = user_id
+
+
+async def open_member_account(
+    database: Database, guild_id: int, user_id: int, interaction_id: int | None, **kwargs: Any
+) -> None:
+    async def work(uow: UnitOfWork) -> None:
+        guild = await get_guild(uow, guild_id)
+        await get_or_create_member(uow, guild, user_id, interaction_id)
+        await uow.commit()
+
+    await run_transaction(database, work, retry_integrity=True, **kwargs)
+
+
 # -- idempotent execution ---------------------------------------------------------------------------------
 
 
@@ -246,6 +270,10 @@ async def execute(
         return result
 
     kwargs = {"clock": clock} if clock is not None else {}
+    try:
+        return await run_transaction(database, attempt, retry_integrity=key is not None, **kwargs)
+    except AccountMissing as missing:
+        await open_member_account(database, missing.guild_id, missing.user_id, key, **kwargs)
     return await run_transaction(database, attempt, retry_integrity=key is not None, **kwargs)
 
 

@@ -33,6 +33,24 @@ SYSTEM_ACTOR = 0  # audit rows of what the scheduler does
 MIN_LIQUIDITY = 10
 
 
+def outcome_index(outcomes: list[str], value: int | str | None) -> int:
+    """An outcome by its label (case-insensitive) or, failing that, by its index."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if 0 <= value < len(outcomes):
+            return value
+        raise ValidationError("That outcome is not one of this market's outcomes.")
+    text = str(value if value is not None else "").strip()
+    key = text.casefold()
+    for index, label in enumerate(outcomes):
+        if label.casefold() == key:
+            return index
+    if text.isdigit() and int(text) < len(outcomes):
+        return int(text)
+    shown = " ".join("".join(c for c in text if c.isprintable() or c.isspace()).split())
+    shown = shown if len(shown) <= 50 else shown[:49] + "…"
+    raise ValidationError(f"“{shown}” is not an outcome of this market. Choose one of: {', '.join(outcomes)}.")
+
+
 def market_state(row: Any, now: datetime | None = None) -> lmsr.MarketState:
     is_open = row["status"] == "open" and (now is None or as_utc(row["closes_at"]) > now)
     return lmsr.MarketState(

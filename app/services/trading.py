@@ -8,21 +8,21 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.domain import lmsr
-from app.errors import InsufficientBalance, NotFound, ValidationError
+from app.errors import InsufficientBalance, NotFound
 from app.persistence.unit_of_work import UnitOfWork
 from app.services.common import (
+    AccountMissing,
     Actor,
     Posting,
     accounts,
     audit,
     from_micro,
-    get_guild,
-    get_or_create_member,
+    guilds,
     markets,
     post,
     to_micro,
 )
-from app.services.markets import find_market, market_state, market_view
+from app.services.markets import market_state, market_view, outcome_index
 from app.services.views import TradeReceipt
 from models.tables import Position, Trade
 
@@ -30,28 +30,53 @@ positions = Position.__table__
 trades = Trade.__table__
 
 
-async def _locked(uow: UnitOfWork, actor: Actor, number: int, outcome: int) -> tuple[Any, Any, Any, Any]:
-    guild = await get_guild(uow, actor.guild_id)
-    # The market first: opening a new member's account locks the house, which settling a market
-    # locks after the market too (lock order: market, house, members; see `lock_house`).
-    market = await find_market(uow, actor.guild_id, number, lock=True)
-    if not 0 <= outcome < len(market["outcomes"]):
-        raise ValidationError("That outcome is not one of this market's outcomes.")
-    member = await get_or_create_member(uow, guild, actor.user_id, actor.interaction_id)
-    # Locked after the market: every trade takes its locks in the same order.
-    balance = await uow.conn.scalar(
-        sa.select(accounts.c.balance).where(accounts.c.id == member["id"]).with_for_update()
-    )
-    position = (
+async def _locked(uow: UnitOfWork, actor: Actor, number: int, outcome: int | str) -> tuple[Any, Any, Any, Any, int]:
+    """Lock the market, then the member's account, and read the member's positions in the market.
+
+    Two statements, in the lock order every use case follows (market, then accounts). The positions are
+    read by the second one, after the market lock is held: a statement that waited for a lock sees
+    other tables as of when it started, and a position only changes under its market's lock.
+    """
+    market = (
         await uow.conn.execute(
-            sa.select(positions).where(
-                positions.c.market_id == market["id"],
-                positions.c.account_id == member["id"],
-                positions.c.outcome == outcome,
+            sa.select(
+                markets,
+                guilds.c.currency_name,
+                guilds.c.max_stake,
+                accounts.c.id.label("account_id"),
             )
+            .select_from(
+                markets.join(guilds, guilds.c.id == markets.c.guild_id).outerjoin(
+                    accounts, sa.and_(accounts.c.guild_id == markets.c.guild_id, accounts.c.user_id == actor.user_id)
+                )
+            )
+            .where(markets.c.guild_id == actor.guild_id, markets.c.number == number)
+            .with_for_update(of=markets)
         )
     ).mappings().first()
-    return guild, dict(member) | {"balance": int(balance)}, market, position
+    if market is None:
+        raise NotFound(f"There is no market #{number} in this server.")
+    if market["account_id"] is None:
+        # Opened in a short transaction of its own (see `execute`), so a trade never holds the house lock.
+        raise AccountMissing(actor.guild_id, actor.user_id)
+    index = outcome_index(list(market["outcomes"]), outcome)
+    account_id = market["account_id"]
+    rows = (
+        await uow.conn.execute(
+            sa.select(accounts.c.balance, positions.c.outcome, positions.c.shares)
+            .select_from(
+                accounts.outerjoin(
+                    positions, sa.and_(positions.c.account_id == accounts.c.id, positions.c.market_id == market["id"])
+                )
+            )
+            .where(accounts.c.id == account_id)
+            .with_for_update(of=accounts)
+        )
+    ).all()
+    held = {o: shares for _, o, shares in rows if o is not None}
+    position = {"shares": held[index]} if index in held else None
+    member = {"id": account_id, "balance": int(rows[0][0])}
+    return market, member, market, position, index
 
 
 def _stage_trade(
@@ -135,9 +160,11 @@ def _receipt(market: Any, guild: Any, side: str, result: lmsr.TradeResult, held:
     )
 
 
-async def buy(uow: UnitOfWork, actor: Actor, number: int, outcome: int, amount: int | None) -> TradeReceipt:
-    """Stake `amount` points on `outcome` (`None` stakes everything, up to the guild's maximum)."""
-    guild, member, market, position = await _locked(uow, actor, number, outcome)
+async def buy(
+    uow: UnitOfWork, actor: Actor, number: int, outcome: int | str, amount: int | None
+) -> TradeReceipt:
+    """Stake `amount` points on `outcome` (index or label; `None` stakes everything, up to the maximum)."""
+    guild, member, market, position, outcome = await _locked(uow, actor, number, outcome)
     if amount is None:
         amount = min(member["balance"], guild["max_stake"])
         if amount < 1:
@@ -151,9 +178,11 @@ async def buy(uow: UnitOfWork, actor: Actor, number: int, outcome: int, amount: 
     return _receipt(market, guild, "buy", result, held, member["balance"] - amount)
 
 
-async def sell(uow: UnitOfWork, actor: Actor, number: int, outcome: int, shares: Decimal | None) -> TradeReceipt:
-    """Sell `shares` of `outcome` back to the market (`None` sells all the member holds)."""
-    guild, member, market, position = await _locked(uow, actor, number, outcome)
+async def sell(
+    uow: UnitOfWork, actor: Actor, number: int, outcome: int | str, shares: Decimal | None
+) -> TradeReceipt:
+    """Sell `shares` of `outcome` (index or label) back to the market (`None` sells all the member holds)."""
+    guild, member, market, position, outcome = await _locked(uow, actor, number, outcome)
     held = from_micro(position["shares"]) if position else Decimal(0)
     if held <= 0:
         raise NotFound(f"You hold no shares of {market['outcomes'][outcome]} in market #{number}.")

@@ -46,4 +46,4 @@ async def query(database: Database, work: Callable[[UnitOfWork], Awaitable[Any]]
 
 async def assert_books_balance(database: Database) -> None:
     problems = await run_transaction(database, verify_ledger)
-    assert problems == []
+    assert problems == [], "\n".join(problems)
