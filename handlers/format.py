@@ -25,12 +25,11 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def points(n: int, currency: str = DEFAULT_CURRENCY) -> str:
-    """`1,250 points`, `-40 points`, `1 point`.
+    """`1,250 points`, `-40 points`: the number with thousands separators, then the currency word as configured.
 
-    The singular is only used for the default word; a custom currency word is used unchanged.
+    The word is never inflected (`1 points`): the format is a contract members' tools and tests read.
     """
-    word = "point" if currency == DEFAULT_CURRENCY and abs(n) == 1 else currency
-    return f"{n:,} {word}"
+    return f"{n:,} {currency}"
 
 
 def signed_points(n: int, currency: str = DEFAULT_CURRENCY) -> str:

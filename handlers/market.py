@@ -8,12 +8,13 @@ from typing import Any
 from app.discord import responses
 from app.discord.router import Context, Router
 from app.domain import inputs
+from app.errors import ValidationError
 from app.services import markets as market_service
 from app.services import queries
 from app.services.views import MarketView, Settlement
 from handlers import format as fmt
 from handlers import views
-from handlers.common import actor, check_rate, market_number, outcome_index, read, run
+from handlers.common import actor, check_rate, market_number, outcome_index, parse_market_number, read, run
 
 Json = dict[str, Any]
 STATUSES = ("open", "closed", "resolved", "cancelled", "all")
@@ -123,7 +124,9 @@ async def cancel(ctx: Context) -> Json:
 
 async def refresh(ctx: Context) -> Json:
     who = actor(ctx)
-    number = int(ctx.path.split(":")[1])
+    number = parse_market_number(ctx.path.partition(":")[2])
+    if number is None:
+        raise ValidationError("That button is out of date. Use /market show instead.")
     market = await read(ctx, lambda uow: queries.show_market(uow, who.guild_id, number))
     return responses.update(embeds=[views.market_embed(market)], components=views.market_components(market))
 
@@ -131,7 +134,9 @@ async def refresh(ctx: Context) -> Json:
 async def autocomplete_market(ctx: Context) -> Json:
     who = actor(ctx)
     text = str(ctx.option(ctx.focused or "market") or "")
-    found = await read(ctx, lambda uow: queries.search_markets(uow, who.guild_id, text))
+    # Markets waiting for a resolution are closed: offer them wherever a market can still be settled.
+    statuses = ("open",) if ctx.path in ("bet", "sell", "market close") else ("open", "closed")
+    found = await read(ctx, lambda uow: queries.search_markets(uow, who.guild_id, text, statuses=statuses))
     return responses.autocomplete([(views.market_choice(n, q), str(n)) for n, q in found])
 
 

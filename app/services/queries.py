@@ -45,7 +45,13 @@ async def portfolio(uow: UnitOfWork, guild_id: int, user_id: int) -> Portfolio:
         return Portfolio(user_id=user_id, balance=starting, currency=currency, positions=[])
     rows = (
         await uow.conn.execute(
-            sa.select(positions, markets)
+            sa.select(
+                markets,
+                positions.c.outcome.label("position_outcome"),
+                positions.c.shares.label("position_shares"),
+                positions.c.paid_in,
+                positions.c.taken_out,
+            )
             .join(markets, markets.c.id == positions.c.market_id)
             .where(positions.c.account_id == member["id"], markets.c.status.in_(("open", "closed")))
             .order_by(markets.c.number, positions.c.outcome)
@@ -53,17 +59,18 @@ async def portfolio(uow: UnitOfWork, guild_id: int, user_id: int) -> Portfolio:
     ).mappings().all()
     views = []
     for row in rows:
-        shares = from_micro(row["shares"])
+        shares = from_micro(row["position_shares"])
         if shares <= 0 and row["paid_in"] == 0:
             continue
-        value = lmsr.points_for_shares(market_state(row), row["outcome"], shares) if shares > 0 else 0
+        outcome = row["position_outcome"]
+        value = lmsr.points_for_shares(market_state(row), outcome, shares) if shares > 0 else 0
         views.append(
             PositionView(
                 market_number=row["number"],
                 question=row["question"],
                 status=row["status"],
-                outcome=row["outcome"],
-                outcome_label=row["outcomes"][row["outcome"]],
+                outcome=outcome,
+                outcome_label=row["outcomes"][outcome],
                 shares=shares,
                 value=value,
                 paid_in=row["paid_in"],
@@ -100,23 +107,31 @@ async def list_markets(uow: UnitOfWork, guild_id: int, status: str | None = "ope
     return [market_view(row, currency) for row in rows]
 
 
-async def search_markets(uow: UnitOfWork, guild_id: int, text: str, limit: int = 25) -> list[tuple[int, str]]:
-    """Open markets matching `text` by number or by words of the question; most recent first."""
+async def search_markets(
+    uow: UnitOfWork, guild_id: int, text: str, limit: int = 25, statuses: tuple[str, ...] = ("open",)
+) -> list[tuple[int, str]]:
+    """Markets in `statuses` matching `text` by number or by words of the question.
+
+    The market whose number was typed comes first; the rest are most recent first.
+    """
     query = (
         sa.select(markets.c.number, markets.c.question)
-        .where(markets.c.guild_id == guild_id, markets.c.status == "open")
+        .where(markets.c.guild_id == guild_id, markets.c.status.in_(statuses))
         .order_by(markets.c.number.desc())
     )
     text = text.strip().lstrip("#").strip()
+    number = int(text) if text.isdigit() and len(text) < 10 else None
     if text:
         conditions = []
-        if text.isdigit() and len(text) < 10:
-            conditions.append(markets.c.number == int(text))
+        if number is not None:
+            conditions.append(markets.c.number == number)
         words = [w for w in text.lower().split() if w]
         if words:
             conditions.append(
                 sa.and_(*[sa.func.lower(markets.c.question).contains(w, autoescape=True) for w in words[:8]])
             )
         query = query.where(sa.or_(*conditions))
+        if number is not None:
+            query = query.order_by(None).order_by((markets.c.number == number).desc(), markets.c.number.desc())
     rows = (await uow.conn.execute(query.limit(limit))).all()
     return [(int(n), q) for n, q in rows]

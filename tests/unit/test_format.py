@@ -26,8 +26,8 @@ from handlers.format import (
     ("n", "currency", "expected"),
     [
         (0, "points", "0 points"),
-        (1, "points", "1 point"),
-        (-1, "points", "-1 point"),
+        (1, "points", "1 points"),
+        (-1, "points", "-1 points"),
         (2, "points", "2 points"),
         (1250, "points", "1,250 points"),
         (-40, "points", "-40 points"),
@@ -45,16 +45,16 @@ def test_points(n: int, currency: str, expected: str) -> None:
 
 def test_points_default_currency() -> None:
     assert points(1250) == "1,250 points"
-    assert points(1) == "1 point"
+    assert points(1) == "1 points"
 
 
 @pytest.mark.parametrize(
     ("n", "currency", "expected"),
     [
         (120, "points", "+120 points"),
-        (1, "points", "+1 point"),
+        (1, "points", "+1 points"),
         (-40, "points", "-40 points"),
-        (-1, "points", "-1 point"),
+        (-1, "points", "-1 points"),
         (0, "points", "0 points"),
         (1250, "coins", "+1,250 coins"),
         (-1250, "coins", "-1,250 coins"),
