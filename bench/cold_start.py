@@ -1,0 +1,182 @@
+"""Cold start of the packaged Lambda artifact, measured with CPython 3.12 in fresh processes.
+
+    .venv/bin/python bench/cold_start.py [--runs 7] [--zip PATH] [--rebuild] [--no-pyc] [--importtime]
+
+Uses build/lambda/hunch-<this machine's arch>.zip (building it through `npx serverless package` when
+missing or with --rebuild), unzips it into an empty folder and, for each run, starts a new
+`python3.12 -S` with only PATH, PYTHONPATH=<folder> and the app's settings in the environment, then:
+
+  import   - `import app.lambda_handler` (what Lambda's init phase does)
+  ping     - the first signed PING through Mangum right after the import
+  process  - the whole child process, interpreter start-up to exit (as seen from outside)
+
+and prints median and min of each plus the zip size. The target is import + first PING under 1 s.
+Lambda's own figures differ (its CPU share depends on memory size; 1,024 MB is ~0.6 vCPU), but
+relative changes show up here. --no-pyc measures the same package with its byte code removed
+(Lambda cannot write byte code to /var/task, so that is what every cold start would cost without
+the build's precompiled, unchecked-hash .pyc files). Figures are printed, not asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from types import ModuleType
+
+REPO = Path(__file__).resolve().parents[1]
+LAMBDA_DIR = REPO / "infra" / "lambda"
+TARGET_SECONDS = 1.0
+ARCH = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine().lower())
+
+
+def _load(name: str, path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def find_python312() -> str:
+    found: str | None = _load("hunch_invoke_local", LAMBDA_DIR / "invoke_local.py").find_python312()
+    if not found:
+        sys.exit("CPython 3.12 not found (python3.12 on PATH, pyenv, or HUNCH_LAMBDA_PYTHON)")
+    return found
+
+
+def build(python312: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_ACCESS_KEY_ID="AKIAIOSFODNN7EXAMPLE",
+        AWS_SECRET_ACCESS_KEY="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        AWS_REGION="us-east-1",
+        SLS_TELEMETRY_DISABLED="1",
+        SLS_NOTIFICATIONS_MODE="off",
+        HUNCH_LAMBDA_PYTHON=python312,
+    )
+    if not (REPO / "node_modules" / "serverless").exists():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=REPO, check=True)
+    with tempfile.TemporaryDirectory() as out:
+        command = ["npx", "--no-install", "serverless", "package", "--package", out, f"--param=architecture={ARCH}"]
+        subprocess.run(command, cwd=REPO, env=env, check=True)
+
+
+def run_once(
+    python312: str, task_root: Path, events: Path, work: Path, importtime: bool, no_pyc: bool
+) -> dict[str, float]:
+    result_path = work / "result.json"
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": str(task_root),
+        "DISCORD_PUBLIC_KEY": json.loads(events.with_suffix(".key").read_text()),
+        "DISCORD_APPLICATION_ID": "123456789012345678",
+        "HUNCH_ENV": "prod",
+    }
+    # -B for the no-pyc variant: Lambda could not write the byte code it compiles either.
+    flags = ["-S", *(["-B"] if no_pyc else []), *(["-X", "importtime"] if importtime else [])]
+    started = time.perf_counter()
+    done = subprocess.run(
+        [python312, *flags, str(LAMBDA_DIR / "invoke_local.py"), str(events), str(result_path)],
+        cwd=task_root,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"the packaged handler failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+    if importtime:
+        rows = [line for line in done.stderr.splitlines() if line.startswith("import time:") and "|" in line]
+        rows = [line for line in rows if line.split("|")[1].strip().isdigit()]
+        rows.sort(key=lambda line: int(line.split("|")[1]), reverse=True)
+        print("slowest imports (cumulative us):")
+        for line in rows[:25]:
+            print("  " + line[len("import time:") :].strip())
+    report = json.loads(result_path.read_text())
+    ping = report["results"]["ping"]
+    if ping["response"]["statusCode"] != 200:
+        sys.exit(f"PING answered {ping['response']['statusCode']}, expected 200")
+    return {
+        "import": report["import_seconds"],
+        "ping": ping["seconds"],
+        "import+ping": report["import_seconds"] + ping["seconds"],
+        "process": elapsed,
+    }
+
+
+def measure(python312: str, zip_path: Path, runs: int, strip_pyc: bool, importtime: bool) -> dict[str, list[float]]:
+    nacl_signing = importlib.import_module("nacl.signing")
+    invoke_local = _load("hunch_invoke_local", LAMBDA_DIR / "invoke_local.py")
+    with tempfile.TemporaryDirectory(prefix="hunch-cold-") as tmp:
+        work = Path(tmp)
+        task_root = work / "task"
+        with zipfile.ZipFile(zip_path) as archive:
+            archive.extractall(task_root)
+        if strip_pyc:
+            for cache in list(task_root.rglob("__pycache__")):
+                shutil.rmtree(cache)
+        samples: dict[str, list[float]] = {}
+        for _ in range(runs):
+            key = nacl_signing.SigningKey.generate()
+            events = work / "events.json"
+            events.write_text(json.dumps(invoke_local.build_events(key)))
+            events.with_suffix(".key").write_text(json.dumps(key.verify_key.encode().hex()))
+            timing = run_once(python312, task_root, events, work, importtime and not samples, strip_pyc)
+            for name, value in timing.items():
+                samples.setdefault(name, []).append(value)
+        return samples
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--zip", type=Path, default=None, help="artifact to measure (default: build it / reuse it)")
+    parser.add_argument("--rebuild", action="store_true", help="run `npx serverless package` first")
+    parser.add_argument("--no-pyc", action="store_true", help="also measure without the precompiled byte code")
+    parser.add_argument("--importtime", action="store_true", help="print the slowest imports of the first run")
+    args = parser.parse_args()
+
+    if ARCH is None:
+        sys.exit(f"no Lambda architecture matches this machine ({platform.machine()})")
+    python312 = find_python312()
+    zip_path = args.zip or REPO / "build" / "lambda" / f"hunch-{ARCH}.zip"
+    if args.zip is None and (args.rebuild or not zip_path.exists()):
+        build(python312)
+    size = zip_path.stat().st_size
+    with zipfile.ZipFile(zip_path) as archive:
+        unzipped = sum(info.file_size for info in archive.infolist())
+        files = len(archive.infolist())
+
+    print(f"artifact  {zip_path.relative_to(REPO) if zip_path.is_relative_to(REPO) else zip_path}")
+    print(f"size      {size / 1e6:.1f} MB zipped, {unzipped / 1e6:.1f} MB unzipped, {files} files")
+    print(f"python    {subprocess.run([python312, '-V'], capture_output=True, text=True).stdout.strip()}")
+    variants = [("precompiled (as shipped)", False)] + ([("without .pyc", True)] if args.no_pyc else [])
+    verdict = 0
+    for label, strip_pyc in variants:
+        samples = measure(python312, zip_path, args.runs, strip_pyc, args.importtime)
+        print(f"\n{label}: {args.runs} fresh processes")
+        print(f"  {'':12} {'median':>9} {'min':>9}")
+        for name, values in samples.items():
+            print(f"  {name:12} {statistics.median(values) * 1000:7.0f}ms {min(values) * 1000:7.0f}ms")
+        if not strip_pyc:
+            median = statistics.median(samples["import+ping"])
+            ok = median < TARGET_SECONDS
+            word = "under" if ok else "OVER"
+            print(f"  import + first PING median {median:.3f}s: {word} the {TARGET_SECONDS:.0f}s target")
+            verdict = 0 if ok else 1
+    return verdict
+
+
+if __name__ == "__main__":
+    sys.exit(main())

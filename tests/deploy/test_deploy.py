@@ -1,0 +1,373 @@
+"""Deploy check: package with the Serverless CLI offline, lint every CloudFormation template, and run the
+packaged Lambda handler in a clean python3.12 against API Gateway (HTTP API, payload 2.0) events.
+
+Packaging happens twice per session (module fixtures): the default configuration exactly as
+`npx serverless package` produces it (arm64), and one for this machine's architecture with every
+option switched on (canary, VPC from parameters, DATABASE_URL from a secret), whose zip is unzipped
+and invoked. Dummy AWS credentials are set and real ones removed, so packaging succeeding proves it
+needs no AWS call. Skips cleanly without node/npm or CPython 3.12. When node_modules is missing the
+fixture runs `npm ci` (the npm registry is reachable on developer machines and in CI); a failing
+`npm ci` fails the test rather than hiding a broken lockfile.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.deploy
+
+REPO = Path(__file__).resolve().parents[2]
+LAMBDA_DIR = REPO / "infra" / "lambda"
+LAMBDA_ARCH = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
+HOST_ARCH = LAMBDA_ARCH.get(platform.machine().lower())
+ELF_MACHINE = {"arm64": 183, "x86_64": 62}
+SENTINEL_TOKEN = "sentinel-bot-token-must-never-reach-the-template"
+OPTIONS = (
+    "--param=canary=true",
+    "--param=database=secret",
+    "--param=vpc=params",
+    "--param=subnetIds=subnet-0123456789abcdef0,subnet-0fedcba9876543210",
+    "--param=securityGroupIds=sg-0123456789abcdef0",
+    "--param=alarmEmail=ops@example.com",
+)
+
+
+def cfn_lint_command() -> list[str]:
+    if importlib.util.find_spec("cfnlint") is None:
+        pytest.skip("cfn-lint is not installed (requirements-dev.txt)")
+    return [sys.executable, "-c", "import sys; from cfnlint.runner import main; sys.exit(main())"]
+
+
+def run_cfn_lint(*templates: Path) -> None:
+    result = subprocess.run([*cfn_lint_command(), *map(str, templates)], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, f"cfn-lint:\n{result.stdout}{result.stderr}"
+
+
+def load_invoke_local() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("hunch_invoke_local", LAMBDA_DIR / "invoke_local.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class Packaged:
+    directory: Path
+    template: dict[str, Any]
+    artifact: Path
+    architecture: str
+
+    @property
+    def template_path(self) -> Path:
+        return self.directory / "cloudformation-template-update-stack.json"
+
+    def resources(self, kind: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.template["Resources"].items() if v["Type"] == kind}
+
+    def function(self, logical_id: str) -> dict[str, Any]:
+        properties: dict[str, Any] = self.template["Resources"][logical_id]["Properties"]
+        return properties
+
+
+@pytest.fixture(scope="module")
+def python312() -> str:
+    found: str | None = load_invoke_local().find_python312()
+    if found is None:
+        pytest.skip("CPython 3.12 not found (python3.12 on PATH, pyenv, or HUNCH_LAMBDA_PYTHON)")
+    return found
+
+
+@pytest.fixture(scope="module")
+def serverless_env(python312: str) -> dict[str, str]:
+    for tool in ("node", "npm", "npx"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} not found: the Serverless CLI needs Node.js")
+    if not (REPO / "node_modules" / "serverless" / "package.json").exists():
+        result = subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund"], cwd=REPO, capture_output=True, text=True, timeout=600
+        )
+        assert result.returncode == 0, f"npm ci failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SLS_", "SERVERLESS_"))}
+    env.update(
+        AWS_ACCESS_KEY_ID="AKIAIOSFODNN7EXAMPLE",
+        AWS_SECRET_ACCESS_KEY="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        AWS_REGION="us-east-1",
+        AWS_EC2_METADATA_DISABLED="true",
+        SLS_TELEMETRY_DISABLED="1",
+        SLS_NOTIFICATIONS_MODE="off",
+        SLS_INTERACTIVE_SETUP_DISABLE="1",
+        HUNCH_LAMBDA_PYTHON=python312,
+        # Non-secret identity from the environment is allowed into the template; the bot token is not.
+        DISCORD_PUBLIC_KEY="ab" * 32,
+        DISCORD_APPLICATION_ID="123456789012345678",
+        DISCORD_BOT_TOKEN=SENTINEL_TOKEN,
+    )
+    return env
+
+
+def package(env: dict[str, str], out: Path, *args: str) -> Packaged:
+    command = ["npx", "--no-install", "serverless", "package", "--package", str(out), *args]
+    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout[-5000:]}{result.stderr[-5000:]}"
+    template = json.loads((out / "cloudformation-template-update-stack.json").read_text())
+    state = json.loads((out / "serverless-state.json").read_text())
+    # serverless.yml's package.artifact: build/lambda/<name>; the state file keeps the name only.
+    artifact = REPO / "build" / "lambda" / state["package"]["artifact"]
+    assert artifact.is_file(), artifact
+    architecture = state["service"]["provider"]["architecture"]
+    return Packaged(out, template, artifact, architecture)
+
+
+@pytest.fixture(scope="module")
+def default_package(serverless_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Packaged:
+    return package(serverless_env, tmp_path_factory.mktemp("sls-default"))
+
+
+@pytest.fixture(scope="module")
+def host_package(serverless_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Packaged:
+    if HOST_ARCH is None:
+        pytest.skip(f"no Lambda architecture matches this machine ({platform.machine()})")
+    out = tmp_path_factory.mktemp("sls-host")
+    return package(serverless_env, out, f"--param=architecture={HOST_ARCH}", *OPTIONS)
+
+
+@pytest.fixture(scope="module")
+def invoked(host_package: Packaged, python312: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Unzip the HTTP function's artifact into an empty folder and invoke it like Lambda does."""
+    nacl_signing = pytest.importorskip("nacl.signing")
+    work = tmp_path_factory.mktemp("invoke")
+    task_root = work / "task"
+    task_root.mkdir()
+    with zipfile.ZipFile(host_package.artifact) as archive:
+        archive.extractall(task_root)
+    before = sorted(p.relative_to(task_root).as_posix() for p in task_root.rglob("*"))
+
+    key = nacl_signing.SigningKey.generate()
+    events_path, result_path = work / "events.json", work / "result.json"
+    events_path.write_text(json.dumps(load_invoke_local().build_events(key)))
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": str(task_root),
+        "LAMBDA_TASK_ROOT": str(task_root),
+        "DISCORD_PUBLIC_KEY": key.verify_key.encode().hex(),
+        "DISCORD_APPLICATION_ID": "123456789012345678",
+        "HUNCH_ENV": "prod",
+    }
+    result = subprocess.run(
+        [python312, "-S", str(LAMBDA_DIR / "invoke_local.py"), str(events_path), str(result_path)],
+        cwd=task_root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, f"handler failed:\n{result.stdout[-4000:]}{result.stderr[-4000:]}"
+    report: dict[str, Any] = json.loads(result_path.read_text())
+    report["written"] = sorted(set(p.relative_to(task_root).as_posix() for p in task_root.rglob("*")) - set(before))
+    report["task_root"] = str(task_root)
+    return report
+
+
+# --- the template -------------------------------------------------------------------------------
+
+
+def test_default_template_shape(default_package: Packaged) -> None:
+    functions = default_package.resources("AWS::Lambda::Function")
+    assert set(functions) == {"HttpLambdaFunction", "SchedulerLambdaFunction", "OpsLambdaFunction"}
+    handlers = {k: v["Properties"]["Handler"] for k, v in functions.items()}
+    assert handlers["HttpLambdaFunction"] == "app.lambda_handler.handler"
+    assert handlers["SchedulerLambdaFunction"] == "app.lambda_handler.scheduled"
+    for props in (f["Properties"] for f in functions.values()):
+        assert props["Runtime"] == "python3.12"
+        assert props["Architectures"] == ["arm64"]
+        assert props["TracingConfig"] == {"Mode": "Active"}
+    assert default_package.function("HttpLambdaFunction")["MemorySize"] == 1024
+
+    routes = {r["Properties"]["RouteKey"] for r in default_package.resources("AWS::ApiGatewayV2::Route").values()}
+    assert routes == {"POST /interactions", "GET /healthz"}
+    stage = default_package.resources("AWS::ApiGatewayV2::Stage")["HttpApiStage"]["Properties"]
+    assert "$context.status" in stage["AccessLogSettings"]["Format"]
+    rules = default_package.resources("AWS::Events::Rule")
+    assert [r["Properties"]["ScheduleExpression"] for r in rules.values()] == ["rate(1 minute)"]
+
+    for group in default_package.resources("AWS::Logs::LogGroup").values():
+        assert group["Properties"]["RetentionInDays"] == 30
+    alarms = set(default_package.resources("AWS::CloudWatch::Alarm"))
+    assert alarms >= {
+        "HttpApi5xxRateAlarm",
+        "InteractionUnauthorizedRatioAlarm",
+        "HttpApiLatencyP99Alarm",
+        "HttpFunctionDurationP99Alarm",
+        "HttpFunctionErrorsAlarm",
+        "SchedulerErrorsAlarm",
+        "FunctionThrottlesAlarm",
+    }
+    # Canary, provisioned concurrency and SnapStart are off by default.
+    assert not default_package.resources("AWS::CodeDeploy::DeploymentGroup")
+    assert not default_package.resources("AWS::Lambda::Alias")
+    assert "SnapStart" not in default_package.function("HttpLambdaFunction")
+
+
+def test_no_secret_in_the_template(default_package: Packaged) -> None:
+    raw = default_package.template_path.read_text()
+    assert SENTINEL_TOKEN not in raw, "DISCORD_BOT_TOKEN from the environment leaked into the template"
+    variables = default_package.function("HttpLambdaFunction")["Environment"]["Variables"]
+    assert variables["DISCORD_BOT_TOKEN"].startswith("{{resolve:secretsmanager:")
+    assert variables["DISCORD_PUBLIC_KEY"] == "ab" * 32  # not secret: the environment fallback applies
+    database_url = json.dumps(variables["DATABASE_URL"])
+    assert "{{resolve:secretsmanager:" in database_url and "Fn::ImportValue" in database_url
+    assert variables["DATABASE_POOL_MODE"] == "nullpool"
+
+
+def test_default_vpc_comes_from_the_data_tier(default_package: Packaged) -> None:
+    vpc = json.dumps(default_package.function("HttpLambdaFunction")["VpcConfig"])
+    assert "hunch-data-dev-PrivateSubnetIds" in vpc and "hunch-data-dev-ClientSecurityGroupId" in vpc
+
+
+def test_options_template(host_package: Packaged) -> None:
+    http = host_package.function("HttpLambdaFunction")
+    assert http["Architectures"] == [host_package.architecture]
+    assert http["VpcConfig"]["SubnetIds"] == {"Fn::Split": [",", "subnet-0123456789abcdef0,subnet-0fedcba9876543210"]}
+    assert http["Environment"]["Variables"]["DATABASE_URL"] == "{{resolve:secretsmanager:hunch/dev/database-url}}"
+    assert set(host_package.resources("AWS::CodeDeploy::DeploymentGroup")) == {"HttpLambdaFunctionDeploymentGroup"}
+    assert set(host_package.resources("AWS::Lambda::Alias")) == {"HttpLambdaFunctionAliasLive"}
+    assert host_package.resources("AWS::SNS::Subscription")
+
+
+def test_cfn_lint_generated_templates(default_package: Packaged, host_package: Packaged) -> None:
+    run_cfn_lint(default_package.template_path, host_package.template_path)
+
+
+def test_cfn_lint_infra_templates() -> None:
+    templates = sorted((REPO / "infra" / "cloudformation").glob("*.yml"))
+    assert templates, "infra/cloudformation has no templates"
+    run_cfn_lint(*templates)
+
+
+# --- the artifact -------------------------------------------------------------------------------
+
+
+def test_artifact_is_lean_and_precompiled(default_package: Packaged, python312: str) -> None:
+    artifact = default_package.artifact
+    assert artifact.stat().st_size < 50 * 1024 * 1024  # direct-upload limit
+    magic = subprocess.run(
+        [python312, "-c", "import importlib.util; print(importlib.util.MAGIC_NUMBER.hex())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    with zipfile.ZipFile(artifact) as archive:
+        infos = archive.infolist()
+        names = {i.filename for i in infos}
+        assert sum(i.file_size for i in infos) < 250 * 1024 * 1024  # unzipped limit
+        assert {"app/lambda_handler.py", "hunch_ops.py", "infra/migrations/env.py", "hunch_build.json"} <= names
+        for forbidden in ("tests/", "node_modules/", "bin/", ".serverless/", "uvicorn/", "uvloop/"):
+            assert not any(n.startswith(forbidden) for n in names), forbidden
+        assert not [n for n in names if n.endswith((".pyi", ".pyx", ".env")) or "/tests/" in n]
+
+        sources = [n for n in names if n.endswith(".py") and not n.startswith("infra/migrations/versions/")]
+        for source in sources:
+            folder, _, filename = source.rpartition("/")
+            pyc = f"{folder + '/' if folder else ''}__pycache__/{filename[:-3]}.cpython-312.pyc"
+            assert pyc in names, f"{source} has no byte code"
+        header = archive.read("app/__pycache__/lambda_handler.cpython-312.pyc")[:8]
+        assert header[:4].hex() == magic, "byte code compiled by another Python than 3.12"
+        assert int.from_bytes(header[4:8], "little") == 0b01, "pyc must be unchecked-hash (flags=1)"
+
+        expected = ELF_MACHINE[default_package.architecture]
+        for info in infos:
+            if ".so" in info.filename:
+                elf = archive.read(info.filename)[:20]
+                if elf[:4] == b"\x7fELF":
+                    assert int.from_bytes(elf[18:20], "little") == expected, info.filename
+        mode = infos[0].external_attr >> 16
+        assert mode & 0o444 == 0o444, "files must be world-readable for Lambda"
+
+
+# --- the packaged handler -----------------------------------------------------------------------
+
+
+def test_packaged_handler_answers_signed_ping(invoked: dict[str, Any]) -> None:
+    results = invoked["results"]
+    ping = results["ping"]["response"]
+    assert ping["statusCode"] == 200
+    assert json.loads(ping["body"]) == {"type": 1}
+    assert json.loads(results["ping_base64"]["response"]["body"]) == {"type": 1}
+    assert results["bad_signature"]["response"]["statusCode"] == 401
+    assert results["healthz"]["response"]["statusCode"] == 200
+    assert invoked["scheduled_is_callable"]
+    assert not invoked["site_imported"], "site must be disabled: every import comes from the package"
+
+
+def test_packaged_handler_writes_nothing(invoked: dict[str, Any]) -> None:
+    # /var/task is read-only on Lambda: no byte code to (re)write, no SQLite file on the PING path.
+    assert invoked["written"] == []
+
+
+def test_ping_path_stays_light(invoked: dict[str, Any]) -> None:
+    print(f"\nimport {invoked['import_seconds']:.3f}s, first PING {invoked['results']['ping']['seconds']:.3f}s")
+    assert invoked["heavy_modules_after_requests"] == [], "the PING path imported the ORM or a database driver"
+
+
+def test_every_extension_module_loads(invoked: dict[str, Any], python312: str) -> None:
+    """The build strips debug info from shared objects; every one must still import."""
+    task_root = Path(invoked["task_root"])
+    modules = []
+    for so in task_root.rglob("*.so"):
+        relative = so.relative_to(task_root)
+        if any(part.endswith((".libs", ".dist-info")) for part in relative.parts):
+            continue
+        name = relative.name.split(".", 1)[0]
+        modules.append(".".join((*relative.parts[:-1], name)))
+    assert modules
+    code = "import importlib, sys\nfor m in sys.argv[1:]:\n    importlib.import_module(m)\n"
+    result = subprocess.run(
+        [python312, "-S", "-c", code, *sorted(modules)],
+        cwd=task_root,
+        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(task_root)},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+# --- the container files (static: no Docker engine needed) --------------------------------------
+
+
+def test_dockerfile_rules() -> None:
+    text = (REPO / "infra" / "Dockerfile").read_text()
+    instructions = [line.split(None, 1) for line in text.splitlines() if line and not line.startswith((" ", "#"))]
+    keywords = [parts[0] for parts in instructions]
+    assert keywords.count("FROM") >= 2, "multi-stage build"
+    user = [parts[1] for parts in instructions if parts[0] == "USER"]
+    assert user and not user[-1].startswith(("root", "0")), "runs as a non-root user"
+    healthcheck = text[text.index("HEALTHCHECK") :].split("\n\n")[0]
+    assert "/healthz" in healthcheck and "python" in healthcheck and "curl" not in healthcheck
+    entrypoint = next(p[1] for p in instructions if p[0] == "CMD" and "serve" in p[1])
+    assert "migrate" not in entrypoint, "migrations run as their own command, not at start-up"
+
+
+def test_compose_services() -> None:
+    yaml = pytest.importorskip("yaml")
+    compose = yaml.safe_load((REPO / "infra" / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert {"postgres", "redis", "migrate", "app", "scheduler"} <= set(services)
+    assert services["migrate"]["command"] == ["migrate"]
+    for name in ("app", "scheduler"):
+        assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert services["scheduler"]["command"][0] == "scheduler"
+    assert services["app"]["environment"]["DATABASE_URL"].startswith("postgresql://")
