@@ -13,10 +13,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import Select, func, literal_column, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import visitors
 from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.elements import BindParameter
 
 from app.errors import Unavailable
 from app.persistence.database import Database
@@ -37,7 +39,7 @@ class UnitOfWork:
         self.database = database
         self.clock = clock
         self._conn: AsyncConnection | None = None
-        self._staged: list[UpdateBase] = []
+        self._staged: list[tuple[UpdateBase, dict[str, Any] | None]] = []
         self.now = clock()
 
     @property
@@ -77,43 +79,77 @@ class UnitOfWork:
 
     def stage(self, *statements: UpdateBase) -> None:
         """Queue writes; they go to the database together at the next `flush()` or `commit()`."""
-        self._staged.extend(statements)
+        self._staged.extend((statement, None) for statement in statements)
 
-    async def flush(self) -> list[list[dict[str, Any]]]:
-        """Apply the staged DML statements in order and return each one's RETURNING rows.
+    def stage_prepared(self, statement: UpdateBase, params: dict[str, Any]) -> None:
+        """Queue a write built once with named `bindparam`s, with this request's values.
 
-        On Postgres they go as one statement of data-modifying CTEs: one round trip however many
-        there are. Statements staged together must not touch the same row twice.
+        Statements built once cost nothing to construct, and a batch made only of them is combined into
+        one statement once per process; a parameter name means the same value across one flush.
         """
-        statements, self._staged = self._staged, []
-        if not statements:
-            return []
-        if not self.is_postgres or len(statements) == 1:
-            results = []
-            for statement in statements:
-                result = await self.conn.execute(statement)
-                results.append([dict(row) for row in result.mappings().all()] if result.returns_rows else [])
-            return results
-        ctes = []
-        for index, statement in enumerate(statements):
-            if not statement._returning:  # noqa: SLF001 - SQLAlchemy has no public accessor
-                statement = statement.returning(literal_column("1").label("ok"))
-            ctes.append(statement.cte(f"w{index}"))
-        columns = [
-            select(func.coalesce(func.json_agg(literal_column(cte.name)), literal_column("'[]'::json")))
-            .select_from(cte)
-            .scalar_subquery()
-            for cte in ctes
-        ]
-        row = (await self.conn.execute(select(*columns))).one()
-        return [_loads(value) if isinstance(value, str) else list(value) for value in row]
+        self._staged.append((statement, params))
+
+    async def flush(self) -> None:
+        """Apply the staged writes in order.
+
+        On Postgres they go as one statement of data-modifying CTEs: one round trip however many there
+        are. Statements staged together must not touch the same row twice.
+        """
+        staged, self._staged = self._staged, []
+        if not staged:
+            return
+        if not self.is_postgres or len(staged) == 1:
+            for statement, params in staged:
+                if params is None:
+                    await self.conn.execute(statement)
+                else:
+                    names = _bind_names(statement)
+                    await self.conn.execute(statement, {k: v for k, v in params.items() if k in names})
+            return
+        merged: dict[str, Any] = {}
+        for _, params in staged:
+            merged.update(params or {})
+        statements = tuple(statement for statement, _ in staged)
+        if all(params is not None for _, params in staged):
+            await self.conn.execute(_combined(statements), merged)
+        else:
+            await self.conn.execute(_combine(statements), merged)
 
 
-def _loads(value: str) -> list[dict[str, Any]]:
-    import json
+def _combine(statements: Sequence[UpdateBase]) -> Select[Any]:
+    """`WITH w0 AS (… RETURNING 1), w1 AS (…) SELECT (SELECT count(*) FROM w0), …`.
 
-    loaded = json.loads(value)
-    return list(loaded)
+    Each CTE is read by the main query in order, so the statements run, and take their row locks, in the
+    order they were staged: Postgres gives no order to data-modifying CTEs nobody reads.
+    """
+    ctes = [
+        (statement if statement._returning else statement.returning(literal_column("1"))).cte(f"w{i}")
+        for i, statement in enumerate(statements)
+    ]
+    return select(*(select(func.count()).select_from(cte).scalar_subquery() for cte in ctes))
+
+
+_COMBINED: dict[tuple[int, ...], tuple[tuple[UpdateBase, ...], Select[Any]]] = {}
+_BIND_NAMES: dict[int, tuple[UpdateBase, frozenset[str]]] = {}
+
+
+def _combined(statements: tuple[UpdateBase, ...]) -> Select[Any]:
+    key = tuple(id(statement) for statement in statements)
+    found = _COMBINED.get(key)
+    if found is None:
+        # The statements are kept with the combination, so their ids stay theirs.
+        found = _COMBINED[key] = (statements, _combine(statements))
+    return found[1]
+
+
+def _bind_names(statement: UpdateBase) -> frozenset[str]:
+    found = _BIND_NAMES.get(id(statement))
+    if found is None:
+        names = frozenset(
+            node.key for node in visitors.iterate(statement) if isinstance(node, BindParameter)
+        )
+        found = _BIND_NAMES[id(statement)] = (statement, names)
+    return found[1]
 
 
 def _sqlstate(exc: DBAPIError) -> str | None:

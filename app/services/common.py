@@ -180,7 +180,8 @@ def post(uow: UnitOfWork, guild_id: int, postings: Iterable[Posting], interactio
             uow.stage(
                 sa.update(accounts).where(accounts.c.id == account_id).values(balance=accounts.c.balance + delta)
             )
-    uow.stage(sa.insert(transfers).values(rows))
+    # One single-row INSERT each: SQLAlchemy cannot cache the compiled form of a multi-row VALUES.
+    uow.stage(*(sa.insert(transfers).values(**row) for row in rows))
 
 
 def audit(
@@ -230,6 +231,15 @@ async def open_member_account(
 
 # -- idempotent execution ---------------------------------------------------------------------------------
 
+_RECORD_INSERT = sa.insert(interaction_records).values(
+    id=sa.bindparam("record_id"),
+    guild_id=sa.bindparam("record_guild_id"),
+    user_id=sa.bindparam("record_user_id"),
+    action=sa.bindparam("record_action"),
+    result=sa.bindparam("record_result", type_=interaction_records.c.result.type),
+    created_at=sa.bindparam("record_now"),
+)
+
 
 async def execute(
     database: Database,
@@ -256,15 +266,16 @@ async def execute(
                 return result_type.model_validate(stored)
         result = await work(uow)
         if key is not None:
-            uow.stage(
-                sa.insert(interaction_records).values(
-                    id=key,
-                    guild_id=actor.guild_id,
-                    user_id=actor.user_id,
-                    action=action,
-                    result=result.model_dump(mode="json"),
-                    created_at=uow.now,
-                )
+            uow.stage_prepared(
+                _RECORD_INSERT,
+                {
+                    "record_id": key,
+                    "record_guild_id": actor.guild_id,
+                    "record_user_id": actor.user_id,
+                    "record_action": action,
+                    "record_result": result.model_dump(mode="json"),
+                    "record_now": uow.now,
+                },
             )
         await uow.commit()
         return result

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.sql.dml import UpdateBase
 
 from app.domain import lmsr
 from app.errors import InsufficientBalance, NotFound
@@ -13,14 +15,13 @@ from app.persistence.unit_of_work import UnitOfWork
 from app.services.common import (
     AccountMissing,
     Actor,
-    Posting,
     accounts,
-    audit,
+    audit_events,
     from_micro,
     guilds,
     markets,
-    post,
     to_micro,
+    transfers,
 )
 from app.services.markets import market_state, market_view, outcome_index
 from app.services.views import TradeReceipt
@@ -30,30 +31,40 @@ positions = Position.__table__
 trades = Trade.__table__
 
 
-async def _locked(uow: UnitOfWork, actor: Actor, number: int, outcome: int | str) -> tuple[Any, Any, Any, Any, int]:
+_p = sa.bindparam
+# The market row, locked, with what a trade needs of the guild and the member's account id.
+LOCK_MARKET = (
+    sa.select(markets, guilds.c.currency_name, guilds.c.max_stake, accounts.c.id.label("account_id"))
+    .select_from(
+        markets.join(guilds, guilds.c.id == markets.c.guild_id).outerjoin(
+            accounts, sa.and_(accounts.c.guild_id == markets.c.guild_id, accounts.c.user_id == _p("user_id"))
+        )
+    )
+    .where(markets.c.guild_id == _p("guild_id"), markets.c.number == _p("number"))
+    .with_for_update(of=markets)
+)
+# Then the member's account, locked, with their positions in that market.
+LOCK_ACCOUNT = (
+    sa.select(accounts.c.balance, positions.c.outcome, positions.c.shares)
+    .select_from(
+        accounts.outerjoin(
+            positions, sa.and_(positions.c.account_id == accounts.c.id, positions.c.market_id == _p("market_id"))
+        )
+    )
+    .where(accounts.c.id == _p("account_id"))
+    .with_for_update(of=accounts)
+)
+
+
+async def _locked(uow: UnitOfWork, actor: Actor, number: int, outcome: int | str) -> tuple[Any, Any, Any, int]:
     """Lock the market, then the member's account, and read the member's positions in the market.
 
     Two statements, in the lock order every use case follows (market, then accounts). The positions are
     read by the second one, after the market lock is held: a statement that waited for a lock sees
     other tables as of when it started, and a position only changes under its market's lock.
     """
-    market = (
-        await uow.conn.execute(
-            sa.select(
-                markets,
-                guilds.c.currency_name,
-                guilds.c.max_stake,
-                accounts.c.id.label("account_id"),
-            )
-            .select_from(
-                markets.join(guilds, guilds.c.id == markets.c.guild_id).outerjoin(
-                    accounts, sa.and_(accounts.c.guild_id == markets.c.guild_id, accounts.c.user_id == actor.user_id)
-                )
-            )
-            .where(markets.c.guild_id == actor.guild_id, markets.c.number == number)
-            .with_for_update(of=markets)
-        )
-    ).mappings().first()
+    params = {"user_id": actor.user_id, "guild_id": actor.guild_id, "number": number}
+    market = (await uow.conn.execute(LOCK_MARKET, params)).mappings().first()
     if market is None:
         raise NotFound(f"There is no market #{number} in this server.")
     if market["account_id"] is None:
@@ -61,22 +72,68 @@ async def _locked(uow: UnitOfWork, actor: Actor, number: int, outcome: int | str
         raise AccountMissing(actor.guild_id, actor.user_id)
     index = outcome_index(list(market["outcomes"]), outcome)
     account_id = market["account_id"]
-    rows = (
-        await uow.conn.execute(
-            sa.select(accounts.c.balance, positions.c.outcome, positions.c.shares)
-            .select_from(
-                accounts.outerjoin(
-                    positions, sa.and_(positions.c.account_id == accounts.c.id, positions.c.market_id == market["id"])
-                )
-            )
-            .where(accounts.c.id == account_id)
-            .with_for_update(of=accounts)
-        )
-    ).all()
+    rows = (await uow.conn.execute(LOCK_ACCOUNT, {"market_id": market["id"], "account_id": account_id})).all()
     held = {o: shares for _, o, shares in rows if o is not None}
     position = {"shares": held[index]} if index in held else None
     member = {"id": account_id, "balance": int(rows[0][0])}
-    return market, member, market, position, index
+    return market, member, position, index
+
+
+@cache
+def _trade_writes(dialect: str) -> tuple[UpdateBase, ...]:
+    """Every write of a trade, built once per dialect with named parameters (see `stage_prepared`).
+
+    A trade is the hot path: building these per request cost more CPU than everything else it does.
+    """
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    # Parameter names never match a column's: SQLAlchemy would take such a key for a SET or VALUES entry.
+    p = sa.bindparam
+    position = upsert(positions).values(
+        market_id=p("t_market_id"), account_id=p("t_account_id"), outcome=p("t_outcome"),
+        shares=p("t_held"), paid_in=p("t_paid_in"), taken_out=p("t_taken_out"),
+    )
+    position = position.on_conflict_do_update(
+        index_elements=[positions.c.market_id, positions.c.account_id, positions.c.outcome],
+        set_={
+            "shares": position.excluded.shares,
+            "paid_in": positions.c.paid_in + position.excluded.paid_in,
+            "taken_out": positions.c.taken_out + position.excluded.taken_out,
+        },
+    )
+    market = (
+        sa.update(markets)
+        .where(markets.c.id == p("t_market_id"))
+        .values(
+            shares=p("t_market_shares", type_=markets.c.shares.type),
+            volume=markets.c.volume + p("t_points"),
+            trade_count=markets.c.trade_count + sa.literal_column("1"),
+        )
+    )
+    trade = sa.insert(trades).values(
+        guild_id=p("t_guild_id"), market_id=p("t_market_id"), account_id=p("t_account_id"), user_id=p("t_user_id"),
+        outcome=p("t_outcome"), side=p("t_side"), points=p("t_points"), shares=p("t_micro"),
+        prices_after=p("t_prices_after", type_=trades.c.prices_after.type),
+        interaction_id=p("t_interaction_id"), created_at=p("t_now"),
+    )
+    member = sa.update(accounts).where(accounts.c.id == p("t_account_id")).values(
+        balance=accounts.c.balance + p("t_member_delta")
+    )
+    pool = sa.update(accounts).where(accounts.c.id == p("t_pool_id")).values(
+        balance=accounts.c.balance - p("t_member_delta")
+    )
+    transfer = sa.insert(transfers).values(
+        guild_id=p("t_guild_id"), debit_account_id=p("t_debit"), credit_account_id=p("t_credit"), amount=p("t_points"),
+        reason=p("t_reason"), market_id=p("t_market_id"), interaction_id=p("t_interaction_id"), created_at=p("t_now"),
+    )
+    audit_row = sa.insert(audit_events).values(
+        guild_id=p("t_guild_id"), actor_id=p("t_user_id"), action=p("t_action"), market_id=p("t_market_id"),
+        details=p("t_details", type_=audit_events.c.details.type), interaction_id=p("t_interaction_id"),
+        created_at=p("t_now"),
+    )
+    return position, market, trade, member, pool, transfer, audit_row
 
 
 def _stage_trade(
@@ -88,55 +145,40 @@ def _stage_trade(
     result: lmsr.TradeResult,
     side: str,
 ) -> int:
-    """Stage every write of a trade; return the member's micro-shares of the outcome afterwards."""
-    sign = 1 if side == "buy" else -1
+    """Stage every write of a trade (one transfer, balanced); return the member's micro-shares after it."""
+    buying = side == "buy"
     micro = to_micro(result.shares)
-    held = (position["shares"] if position else 0) + sign * micro
-    paid = result.points if side == "buy" else 0
-    out = result.points if side == "sell" else 0
-    if position is None:
-        uow.stage(
-            sa.insert(positions).values(
-                market_id=market["id"], account_id=member["id"], outcome=result.outcome,
-                shares=held, paid_in=paid, taken_out=out,
-            )
-        )
-    else:
-        uow.stage(
-            sa.update(positions)
-            .where(
-                positions.c.market_id == market["id"],
-                positions.c.account_id == member["id"],
-                positions.c.outcome == result.outcome,
-            )
-            .values(shares=held, paid_in=positions.c.paid_in + paid, taken_out=positions.c.taken_out + out)
-        )
-    uow.stage(
-        sa.update(markets)
-        .where(markets.c.id == market["id"])
-        .values(
-            shares=[to_micro(q) for q in result.state.shares],
-            volume=markets.c.volume + result.points,
-            trade_count=markets.c.trade_count + 1,
-        )
-    )
-    uow.stage(
-        sa.insert(trades).values(
-            guild_id=actor.guild_id, market_id=market["id"], account_id=member["id"], user_id=actor.user_id,
-            outcome=result.outcome, side=side, points=result.points, shares=micro,
-            prices_after=[str(p) for p in lmsr.prices(result.state)],
-            interaction_id=actor.interaction_id, created_at=uow.now,
-        )
-    )
+    held = (position["shares"] if position else 0) + (micro if buying else -micro)
     pool = market["pool_account_id"]
-    posting = (
-        Posting(member["id"], pool, result.points, "stake", market["id"])
-        if side == "buy"
-        else Posting(pool, member["id"], result.points, "sale", market["id"])
-    )
-    post(uow, actor.guild_id, [posting], actor.interaction_id)
-    audit(uow, actor, f"trade.{side}", market_id=market["id"], number=market["number"], outcome=result.outcome,
-          points=result.points, shares=str(result.shares))
+    params = {
+        "t_market_id": market["id"],
+        "t_account_id": member["id"],
+        "t_pool_id": pool,
+        "t_guild_id": actor.guild_id,
+        "t_user_id": actor.user_id,
+        "t_interaction_id": actor.interaction_id,
+        "t_now": uow.now,
+        "t_outcome": result.outcome,
+        "t_held": held,
+        "t_paid_in": result.points if buying else 0,
+        "t_taken_out": 0 if buying else result.points,
+        "t_market_shares": [to_micro(q) for q in result.state.shares],
+        "t_points": result.points,
+        "t_side": side,
+        "t_micro": micro,
+        "t_prices_after": [str(p) for p in lmsr.prices(result.state)],
+        "t_member_delta": -result.points if buying else result.points,
+        "t_debit": member["id"] if buying else pool,
+        "t_credit": pool if buying else member["id"],
+        "t_reason": "stake" if buying else "sale",
+        "t_action": f"trade.{side}",
+        "t_details": {
+            "number": market["number"], "outcome": result.outcome, "points": result.points,
+            "shares": str(result.shares),
+        },
+    }
+    for statement in _trade_writes("postgresql" if uow.is_postgres else "sqlite"):
+        uow.stage_prepared(statement, params)
     return held
 
 
@@ -164,28 +206,28 @@ async def buy(
     uow: UnitOfWork, actor: Actor, number: int, outcome: int | str, amount: int | None
 ) -> TradeReceipt:
     """Stake `amount` points on `outcome` (index or label; `None` stakes everything, up to the maximum)."""
-    guild, member, market, position, outcome = await _locked(uow, actor, number, outcome)
+    market, member, position, outcome = await _locked(uow, actor, number, outcome)
     if amount is None:
-        amount = min(member["balance"], guild["max_stake"])
+        amount = min(member["balance"], market["max_stake"])
         if amount < 1:
             raise InsufficientBalance("You have no points to stake.")
     if amount > member["balance"]:
         raise InsufficientBalance(
-            f"You only have {member['balance']:,} {guild['currency_name']}, not {amount:,}."
+            f"You only have {member['balance']:,} {market['currency_name']}, not {amount:,}."
         )
-    result = lmsr.buy(market_state(market, uow.now), outcome, amount, max_points=guild["max_stake"])
+    result = lmsr.buy(market_state(market, uow.now), outcome, amount, max_points=market["max_stake"])
     held = _stage_trade(uow, actor, market, member, position, result, "buy")
-    return _receipt(market, guild, "buy", result, held, member["balance"] - amount)
+    return _receipt(market, market, "buy", result, held, member["balance"] - amount)
 
 
 async def sell(
     uow: UnitOfWork, actor: Actor, number: int, outcome: int | str, shares: Decimal | None
 ) -> TradeReceipt:
     """Sell `shares` of `outcome` (index or label) back to the market (`None` sells all the member holds)."""
-    guild, member, market, position, outcome = await _locked(uow, actor, number, outcome)
+    market, member, position, outcome = await _locked(uow, actor, number, outcome)
     held = from_micro(position["shares"]) if position else Decimal(0)
     if held <= 0:
         raise NotFound(f"You hold no shares of {market['outcomes'][outcome]} in market #{number}.")
     result = lmsr.sell(market_state(market, uow.now), outcome, held if shares is None else shares, held=held)
     left = _stage_trade(uow, actor, market, member, position, result, "sell")
-    return _receipt(market, guild, "sell", result, left, member["balance"] + result.points)
+    return _receipt(market, market, "sell", result, left, member["balance"] + result.points)
