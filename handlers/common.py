@@ -34,9 +34,18 @@ def actor(ctx: Context) -> service.Actor:
     )
 
 
-async def run(ctx: Context, action: str, result_type: type[R], work: Callable[[UnitOfWork], Awaitable[R]]) -> R:
+async def run(
+    ctx: Context,
+    action: str,
+    result_type: type[R],
+    work: Callable[[UnitOfWork], Awaitable[R]],
+    *,
+    needs_account: bool = False,
+) -> R:
     """A state-changing use case, applied once per interaction."""
-    return await service.execute(ctx.hunch.database, actor(ctx), action, result_type, work, clock=ctx.hunch.clock)
+    return await service.execute(
+        ctx.hunch.database, actor(ctx), action, result_type, work, clock=ctx.hunch.clock, needs_account=needs_account
+    )
 
 
 async def read(ctx: Context, work: Callable[[UnitOfWork], Awaitable[Any]]) -> Any:

@@ -48,14 +48,18 @@ def _shares(value: Any) -> Decimal | None:
 async def _buy(ctx: Context, number: int, outcome: int | str, amount: int | None) -> Json:
     who = actor(ctx)
     await check_rate(ctx, "trade")
-    receipt = await run(ctx, "trade.buy", TradeReceipt, lambda uow: trading.buy(uow, who, number, outcome, amount))
+    receipt = await run(
+        ctx, "trade.buy", TradeReceipt, lambda uow: trading.buy(uow, who, number, outcome, amount), needs_account=True
+    )
     return responses.ephemeral(views.trade_receipt(receipt))
 
 
 async def _sell(ctx: Context, number: int, outcome: int | str, shares: Decimal | None) -> Json:
     who = actor(ctx)
     await check_rate(ctx, "trade")
-    receipt = await run(ctx, "trade.sell", TradeReceipt, lambda uow: trading.sell(uow, who, number, outcome, shares))
+    receipt = await run(
+        ctx, "trade.sell", TradeReceipt, lambda uow: trading.sell(uow, who, number, outcome, shares), needs_account=True
+    )
     return responses.ephemeral(views.trade_receipt(receipt))
 
 

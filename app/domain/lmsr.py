@@ -280,21 +280,28 @@ def _as_shares(value: object, what: str) -> Decimal:
 
 @dataclass(frozen=True, slots=True)
 class _Analysis:
-    """The state in log-sum-exp form. ``lead`` is the first outcome with ``q = m``."""
+    """The state in shifted (log-sum-exp) form.
+
+    Weights are taken against a *band* ``h``: the largest ``q`` rounded up to a multiple of ``L``.
+    Every weight is then in (0, 1] (the leader's in (1/N, 1]), nothing can overflow, and ``h`` only
+    moves when the leader crosses a multiple of ``L``, so most trades change a single weight.
+    """
 
     b: Decimal  # L / ln N, 50 digits
     b80: Decimal  # the same to 80 digits, for exp arguments
-    m: Decimal  # max_j q_j
-    lead: int
-    e: tuple[Decimal, ...]  # exp((q_j - m)/b), in (0, 1]; exactly 1 for every leader
-    t: Decimal  # sum_{j != lead} e_j, taken directly so it keeps full relative precision
-    s: Decimal  # 1 + t = sum_j e_j
+    h: Decimal  # the band: max q rounded up to a multiple of L (exact)
+    m: Decimal  # max_j q_j (exact)
+    lead: int  # the first outcome with q = m
+    w: tuple[Decimal, ...]  # exp((q_j - h)/b); leaders share the largest weight, wl
+    wl: Decimal  # w[lead]
+    t: Decimal  # sum_{j != lead} exp((q_j - m)/b), taken directly so it keeps full relative precision
+    s: Decimal  # sum_j w_j
 
     def sum_except(self, *skip: int) -> Decimal:
         total = _ZERO
-        for j, ej in enumerate(self.e):
+        for j, wj in enumerate(self.w):
             if j not in skip:
-                total += ej
+                total += wj
         return total
 
 
@@ -308,15 +315,11 @@ class MarketState:
 
     def __post_init__(self) -> None:
         if not _is_int(self.liquidity) or not 1 <= self.liquidity <= MAX_LIQUIDITY:
-            raise ValidationError(
-                f"Liquidity must be a whole number of points from 1 to {MAX_LIQUIDITY:,}."
-            )
+            raise ValidationError(f"Liquidity must be a whole number of points from 1 to {MAX_LIQUIDITY:,}.")
         if isinstance(self.shares, (str, bytes)) or not isinstance(self.shares, Sequence):
             raise ValidationError("Outstanding shares must be listed per outcome.")
         if not MIN_OUTCOMES <= len(self.shares) <= MAX_OUTCOMES:
-            raise ValidationError(
-                f"A market needs between {MIN_OUTCOMES} and {MAX_OUTCOMES} outcomes."
-            )
+            raise ValidationError(f"A market needs between {MIN_OUTCOMES} and {MAX_OUTCOMES} outcomes.")
         shares = tuple(_as_shares(q, "Outstanding shares") for q in self.shares)
         object.__setattr__(self, "shares", shares)
         object.__setattr__(self, "is_open", bool(self.is_open))
@@ -340,42 +343,56 @@ class MarketState:
         return cached
 
 
+def _band(m: Decimal, liquidity: int) -> Decimal:
+    """``m`` (>= 0, 6 dp) rounded up to a multiple of ``liquidity``, exactly."""
+    unit = liquidity * _MICRO
+    return Decimal(-(-int(m.scaleb(6)) // unit) * unit).scaleb(-6)
+
+
+def _weight(h: Decimal, q: Decimal, b80: Decimal) -> Decimal:
+    """exp((q - h)/b) for q <= h. Call inside ``localcontext(_CTX)``."""
+    return _exp_neg(_HI.divide(h - q, b80))
+
+
 def _analyse(liquidity: int, shares: tuple[Decimal, ...]) -> _Analysis:
     with localcontext(_CTX):
         b80 = _HI.divide(liquidity, _LN_N[len(shares)])
-        m = max(shares)
-        return _assemble(b80, m, shares, tuple(_weight(m, q, b80) for q in shares))
+        h = _band(max(shares), liquidity)
+        return _assemble(b80, h, shares, tuple(_weight(h, q, b80) for q in shares))
 
 
-def _weight(m: Decimal, q: Decimal, b80: Decimal) -> Decimal:
-    """exp((q - m)/b). Call inside ``localcontext(_CTX)``."""
-    return _exp_neg(_HI.divide(m - q, b80))
-
-
-def _assemble(b80: Decimal, m: Decimal, shares: tuple[Decimal, ...], e: tuple[Decimal, ...]) -> _Analysis:
+def _assemble(b80: Decimal, h: Decimal, shares: tuple[Decimal, ...], w: tuple[Decimal, ...]) -> _Analysis:
     """The analysis from its weights. Call inside ``localcontext(_CTX)``."""
+    m = max(shares)
     lead = shares.index(m)
-    t = _ZERO
-    for j, ej in enumerate(e):
+    wl = w[lead]
+    rest = _ZERO
+    for j, wj in enumerate(w):
         if j != lead:
-            t += ej
-    return _Analysis(b=+b80, b80=b80, m=m, lead=lead, e=e, t=t, s=1 + t)
+            rest += wj
+    total = _ZERO
+    for wj in w:
+        total += wj
+    return _Analysis(b=+b80, b80=b80, h=h, m=m, lead=lead, w=w, wl=wl, t=rest / wl, s=total)
 
 
-def _with_shares(state: MarketState, a: _Analysis, i: int, q: Decimal) -> tuple[MarketState, _Analysis | None]:
-    """``state`` with ``shares[i] = q`` (no re-validation), and its analysis when the shift ``m``
-    is unchanged: then every other weight is the same and the new one is computed exactly as
-    :func:`_analyse` would, so the seeded cache is bit-identical to a fresh analysis. When the
-    maximum moves, the new state analyses itself lazily. Call inside ``localcontext(_CTX)``."""
+def _with_shares(state: MarketState, a: _Analysis, i: int, q: Decimal) -> tuple[MarketState, _Analysis]:
+    """``state`` with ``shares[i] = q`` (no re-validation) and its analysis, cached on it.
+
+    When the band doesn't move, every other weight is unchanged and the new one is computed exactly
+    as :func:`_analyse` would, so this costs one exp and is bit-identical to a fresh analysis.
+    Otherwise it is a fresh analysis. Either way ``prices(new_state)`` is then free and equal, to the
+    bit, to what the same state loaded from storage gives. Call inside ``localcontext(_CTX)``.
+    """
     shares = (*state.shares[:i], q, *state.shares[i + 1 :])
     new = object.__new__(MarketState)
     object.__setattr__(new, "liquidity", state.liquidity)
     object.__setattr__(new, "shares", shares)
     object.__setattr__(new, "is_open", state.is_open)
-    if max(shares) != a.m:
-        return new, None
-    e = (*a.e[:i], _weight(a.m, q, a.b80), *a.e[i + 1 :])
-    a2 = _assemble(a.b80, a.m, shares, e)
+    if _band(max(shares), state.liquidity) == a.h:
+        a2 = _assemble(a.b80, a.h, shares, (*a.w[:i], _weight(a.h, q, a.b80), *a.w[i + 1 :]))
+    else:
+        a2 = _analyse(state.liquidity, shares)
     object.__setattr__(new, "_lmsr_analysis", a2)
     return new, a2
 
@@ -388,7 +405,7 @@ def new_market(n_outcomes: int, liquidity: int) -> MarketState:
 
 
 def cost(state: MarketState) -> Decimal:
-    """``C(q) = b ln sum_j exp(q_j / b)``, computed as ``max q + b log1p(sum of the others)``."""
+    """``C(q) = b ln sum_j exp(q_j / b)``, computed as ``max q + b log1p(sum of the others' weights)``."""
     a = state._analysis
     with localcontext(_CTX):
         return a.m + a.b * _log1p(a.t)
@@ -398,11 +415,14 @@ def prices(state: MarketState) -> tuple[Decimal, ...]:
     """Each outcome's price (probability), to 50 digits; they sum to 1 within ~1e-49."""
     a = state._analysis
     with localcontext(_CTX):
-        return tuple(ej / a.s for ej in a.e)
+        return tuple(wj / a.s for wj in a.w)
 
 
 # ----------------------------------------------------------------------------------------------
 # Trading
+#
+# Notation: e_j = exp((q_j - m)/b) = w_j / wl (1 for a leader), t = sum_{j != lead} e_j, so
+# C(q) = m + b log1p(t). Every amount is computed as an exact grid part plus a small part.
 # ----------------------------------------------------------------------------------------------
 
 
@@ -412,7 +432,7 @@ class TradeResult:
     points: int  # paid (buy) or received (sell), whole points
     shares: Decimal  # bought or sold, 6 dp
     price_before: Decimal
-    price_after: Decimal
+    price_after: Decimal  # == prices(state)[outcome], to the bit
     state: MarketState  # the market after the trade
 
 
@@ -465,9 +485,7 @@ def _floor_points(g: Decimal, eps: Decimal) -> int:
     return int(g_int) + int(frac.to_integral_value(rounding=ROUND_FLOOR))
 
 
-def quote_buy(
-    state: MarketState, outcome: int, points: int, *, max_points: int | None = None
-) -> TradeResult:
+def quote_buy(state: MarketState, outcome: int, points: int, *, max_points: int | None = None) -> TradeResult:
     """What ``points`` buys of ``outcome``: shares (floored to 6 dp), prices, and the new state."""
     _require_open(state)
     i = _check_outcome(state, outcome)
@@ -475,8 +493,8 @@ def quote_buy(
     a = state._analysis
     with localcontext(_CTX):
         b = a.b
-        e_i = a.e[i]
-        s_o = a.sum_except(i)  # S (1 - p_i)
+        e_i = a.w[i] / a.wl
+        s_o = a.sum_except(i) / a.wl  # (1 - p_i) / p_lead
         x = _HI.divide(x_points, a.b80)
         ex = _exp_neg(x)
         # Delta = b ln(1 + (e^x - 1)/p_i) = X + (m - q_i) + b ln(e_i + s_o (1 - e^-x)), and
@@ -500,33 +518,29 @@ def quote_buy(
         q_new = state.shares[i] + bought
         if q_new > MAX_SHARES:
             raise ValidationError("That trade is larger than this market supports.")
-        # New price of i, and the solvency re-check C(q') - C(q) <= X, also as grid + small.
         new_state, a2 = _with_shares(state, a, i, q_new)
-        if a2 is not None:  # the maximum didn't move, so i isn't the (sole) leader
-            price_after = a2.e[i] / a2.s
-            excess = b * _log1p((a2.e[i] - e_i) / a.s) - x_points
-        else:  # i becomes the sole leader
-            t_new = s_o * _weight(q_new, a.m, a.b80)
-            price_after = 1 / (1 + t_new)
-            excess = (q_new - a.m - x_points) + b * (_log1p(t_new) - _log1p(a.t))
+        # Solvency re-check, C(q') - C(q) <= X, also as grid + small.
+        if a2.m == a.m:  # i isn't the sole leader afterwards: C(q') - C(q) = b log1p((e'_i - e_i)/(1 + t))
+            excess = b * _log1p((a2.w[i] / a2.wl - e_i) / (1 + a.t)) - x_points
+        else:  # i is the new sole leader
+            excess = (a2.m - a.m - x_points) + b * (_log1p(a2.t) - _log1p(a.t))
         # bought == X is solvent by the argument above, however close the numbers are.
         if excess > _CHECK_TOL * (x_points + b) and bought != x_points:
             raise ValidationError("That trade can't be filled safely; try a different amount.")
-        price_before = e_i / a.s
-    return TradeResult(
-        outcome=i,
-        points=x_points,
-        shares=bought,
-        price_before=price_before,
-        price_after=price_after,
-        state=new_state,
-    )
+        return TradeResult(
+            outcome=i,
+            points=x_points,
+            shares=bought,
+            price_before=a.w[i] / a.s,
+            price_after=a2.w[i] / a2.s,
+            state=new_state,
+        )
 
 
 def _sale(state: MarketState, i: int, s: Decimal, *, trade: bool) -> tuple[int, TradeResult | None]:
     """Points for selling ``s`` (> 0) shares of ``i``, and (if ``trade``) the full result.
 
-    Proceeds are ``C(q) - C(q')`` with ``C = m + b log1p(t)``: the shift difference is on the grid
+    Proceeds are ``C(q) - C(q')`` with ``C = m + b log1p(t)``: the change of ``m`` is on the grid
     and the rest is computed to full relative precision.
     """
     a = state._analysis
@@ -536,38 +550,31 @@ def _sale(state: MarketState, i: int, s: Decimal, *, trade: bool) -> tuple[int, 
         g = _exp_neg(y)  # exp(-s/b)
         q_new = state.shares[i] - s
         m2 = max(q for j, q in enumerate(state.shares) if j != i)
-        if state.shares[i] < a.m:  # i isn't a leader: the shift stays at m
-            e_new = a.e[i] * g
-            t_new = a.sum_except(a.lead, i) + e_new
+        if state.shares[i] < a.m:  # i isn't a leader, so the max stays at m
+            t_new = (a.sum_except(a.lead, i) + a.w[i] * g) / a.wl
             # C(q) - C(q') = b ln((1 + t) / (1 + t')), with t - t' = e_i (1 - e^-y)
-            eps = b * _log1p(a.e[i] * _expm1_neg(y) / (1 + t_new))
+            eps = b * _log1p(a.w[i] / a.wl * _expm1_neg(y) / (1 + t_new))
             grid = _ZERO
-            price_after = e_new / (1 + t_new)
-        elif q_new >= m2:  # i is the sole leader and stays one; the shift moves down by s
+        elif q_new >= m2:  # i is the sole leader and stays one: the max moves down by s
             t_new = a.t / g  # each e_j grows by e^y, staying <= 1
-            eps = -b * _log1p(a.t * _expm1_neg(y) / (g * a.s))
+            eps = -b * _log1p(a.t * _expm1_neg(y) / (g * (1 + a.t)))
             grid = s
-            price_after = 1 / (1 + t_new)
-        else:  # another outcome takes the lead: the shift moves from m to m2
+        else:  # another outcome takes the lead: the max moves from m to m2
             lead2 = next(j for j, q in enumerate(state.shares) if j != i and q == m2)
-            e_l2 = a.e[lead2]
-            t_new = (a.sum_except(lead2, i) + g) / e_l2
+            t_new = (a.sum_except(lead2, i) + a.w[i] * g) / a.w[lead2]
             eps = b * (_log1p(a.t) - _log1p(t_new))
             grid = a.m - m2
-            price_after = g / e_l2 / (1 + t_new)
         tol = _REL_TOL * (abs(eps) + b * (a.t + t_new))
         pts = max(_floor_points(grid, eps - tol), 0)
         if not trade or pts < 1:
             return pts, None
         new_state, a2 = _with_shares(state, a, i, q_new)
-        if a2 is not None:  # the same price as prices(new_state), to the bit
-            price_after = a2.e[i] / a2.s
         result = TradeResult(
             outcome=i,
             points=pts,
             shares=s,
-            price_before=a.e[i] / a.s,
-            price_after=price_after,
+            price_before=a.w[i] / a.s,
+            price_after=a2.w[i] / a2.s,
             state=new_state,
         )
         return pts, result

@@ -223,13 +223,93 @@ async def open_member_account(
 ) -> None:
     async def work(uow: UnitOfWork) -> None:
         guild = await get_guild(uow, guild_id)
-        await get_or_create_member(uow, guild, user_id, interaction_id)
+        if uow.is_postgres:
+            # One statement: the guild's house row is locked for a single round trip and the commit.
+            await uow.conn.execute(
+                _OPEN_ACCOUNT,
+                {
+                    "open_guild_id": guild_id,
+                    "open_user_id": user_id,
+                    "open_grant": int(guild["starting_balance"]),
+                    "open_interaction_id": interaction_id,
+                    "open_now": uow.now,
+                },
+            )
+        else:
+            await get_or_create_member(uow, guild, user_id, interaction_id)
         await uow.commit()
 
     await run_transaction(database, work, retry_integrity=True, **kwargs)
 
 
+def _open_account_statement() -> Any:
+    """Postgres: open a member's account holding the starting grant, debit the house and record the
+    transfer, in one statement (nothing happens when the account already exists)."""
+    p = sa.bindparam
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    # The house row first, as in every use case (`lock_house`): a member row is only inserted under it.
+    locked = (
+        sa.select(accounts.c.id)
+        .where(accounts.c.guild_id == p("open_guild_id"), accounts.c.kind == "house")
+        .with_for_update()
+        .cte("locked")
+    )
+    opened = (
+        pg_insert(accounts)
+        .values(
+            guild_id=p("open_guild_id"), kind="member", user_id=p("open_user_id"), balance=p("open_grant"),
+            created_at=p("open_now"),
+        )
+        .on_conflict_do_nothing()
+        .returning(accounts.c.id)
+        .cte("opened")
+    )
+    house = (
+        sa.update(accounts)
+        .where(
+            accounts.c.id == sa.select(locked.c.id).scalar_subquery(),
+            sa.exists(sa.select(opened.c.id)),
+            p("open_grant") > 0,
+        )
+        .values(balance=accounts.c.balance - p("open_grant"))
+        .returning(accounts.c.id)
+        .cte("house")
+    )
+    granted = (
+        sa.insert(transfers)
+        .from_select(
+            ["guild_id", "debit_account_id", "credit_account_id", "amount", "reason", "interaction_id", "created_at"],
+            sa.select(
+                p("open_guild_id"), house.c.id, opened.c.id, p("open_grant"), sa.literal_column("'starting_grant'"),
+                p("open_interaction_id"), p("open_now"),
+            ).select_from(opened.join(house, sa.true())),
+        )
+        .returning(transfers.c.id)
+        .cte("granted")
+    )
+    # Read in this order, so the statements run (and lock) in this order.
+    return sa.select(
+        sa.select(sa.func.count()).select_from(locked).scalar_subquery(),
+        sa.select(sa.func.count()).select_from(opened).scalar_subquery(),
+        sa.select(sa.func.count()).select_from(house).scalar_subquery(),
+        sa.select(sa.func.count()).select_from(granted).scalar_subquery(),
+    )
+
+
+_OPEN_ACCOUNT = _open_account_statement()
+
+
 # -- idempotent execution ---------------------------------------------------------------------------------
+
+_RECORD_AND_ACCOUNT = sa.select(
+    sa.select(interaction_records.c.result)
+    .where(interaction_records.c.id == sa.bindparam("record_id"))
+    .scalar_subquery(),
+    sa.select(accounts.c.id)
+    .where(accounts.c.guild_id == sa.bindparam("record_guild_id"), accounts.c.user_id == sa.bindparam("record_user_id"))
+    .scalar_subquery(),
+)
 
 _RECORD_INSERT = sa.insert(interaction_records).values(
     id=sa.bindparam("record_id"),
@@ -249,21 +329,28 @@ async def execute(
     work: Callable[[UnitOfWork], Awaitable[R]],
     *,
     clock: Callable[..., Any] | None = None,
+    needs_account: bool = False,
 ) -> R:
     """Run a state-changing use case once per Discord interaction.
 
     The outcome is recorded under the interaction id in the same transaction as its effects, so a
-    redelivered interaction gets the recorded answer and applies nothing again.
+    redelivered interaction gets the recorded answer and applies nothing again. With `needs_account`,
+    a member's first request opens their account in a transaction of its own before the use case runs.
     """
     key = actor.interaction_id
 
     async def attempt(uow: UnitOfWork) -> R:
-        if key is not None:
-            stored = await uow.conn.scalar(
-                sa.select(interaction_records.c.result).where(interaction_records.c.id == key)
+        # One read before any lock: was this interaction already applied, and has the member an account?
+        stored, account = (
+            await uow.conn.execute(
+                _RECORD_AND_ACCOUNT,
+                {"record_id": key or 0, "record_guild_id": actor.guild_id, "record_user_id": actor.user_id},
             )
-            if stored is not None:
-                return result_type.model_validate(stored)
+        ).one()
+        if stored is not None:
+            return result_type.model_validate(stored)
+        if account is None and needs_account:
+            raise AccountMissing(actor.guild_id, actor.user_id)
         result = await work(uow)
         if key is not None:
             uow.stage_prepared(
