@@ -16,7 +16,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the HTTP server (uvicorn)")
-    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"), help="interface to bind (default 127.0.0.1)")
+    serve.add_argument(
+        "--host", default=os.environ.get("HOST", "127.0.0.1"), help="interface to bind (default 127.0.0.1)"
+    )
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")), help="port (default 8000)")
     serve.add_argument(
         "--workers",

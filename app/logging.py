@@ -73,8 +73,11 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level)
     # Our own loggers speak at the configured level; drivers and clients only when something is wrong.
     for noisy in ("aiosqlite", "asyncio", "httpx", "httpcore", "sqlalchemy", "alembic", "redis"):
-        logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.WARNING)
-                                         if isinstance(logging.getLevelName(level), int) else logging.WARNING)
+        logging.getLogger(noisy).setLevel(
+            max(logging.getLevelName(level), logging.WARNING)
+            if isinstance(logging.getLevelName(level), int)
+            else logging.WARNING
+        )
     # Uvicorn's access log would print paths without our redaction or correlation id; ours covers it.
     logging.getLogger("uvicorn.access").disabled = True
 

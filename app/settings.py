@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Any
 
@@ -12,13 +12,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///./hunch.sqlite3"
 
 
-class Environment(str, Enum):
+class Environment(StrEnum):
     DEV = "dev"
     STAGING = "staging"
     PROD = "prod"
 
 
-class PoolMode(str, Enum):
+class PoolMode(StrEnum):
     POOL = "pool"
     NULLPOOL = "nullpool"  # behind PgBouncer / RDS Proxy in transaction mode
 
@@ -64,7 +64,9 @@ class Settings(BaseSettings):
     guild_trade_rate_window_seconds: Annotated[float, Field(gt=0)] = Field(
         default=10.0, validation_alias="GUILD_TRADE_RATE_WINDOW_SECONDS"
     )
-    market_create_rate_limit: Annotated[int, Field(ge=1)] = Field(default=3, validation_alias="MARKET_CREATE_RATE_LIMIT")
+    market_create_rate_limit: Annotated[int, Field(ge=1)] = Field(
+        default=3, validation_alias="MARKET_CREATE_RATE_LIMIT"
+    )
     market_create_rate_window_seconds: Annotated[float, Field(gt=0)] = Field(
         default=60.0, validation_alias="MARKET_CREATE_RATE_WINDOW_SECONDS"
     )

@@ -98,8 +98,10 @@ class HunchApp:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError):
             return _problem(400, "body is not JSON")
-        if not isinstance(payload, dict) or payload.get("type") not in KNOWN_TYPES or isinstance(
-            payload.get("type"), bool
+        if (
+            not isinstance(payload, dict)
+            or payload.get("type") not in KNOWN_TYPES
+            or isinstance(payload.get("type"), bool)
         ):
             return _problem(400, "not an interaction of a known type")
         if payload["type"] == 1:

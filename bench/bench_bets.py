@@ -34,8 +34,7 @@ ADMIN = "100000000000000001"
 
 
 def psql(sql: str, db: str = "postgres") -> None:
-    subprocess.run(["psql", f"{PG}/{db}", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql], check=True,
-                   capture_output=True)
+    subprocess.run(["psql", f"{PG}/{db}", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql], check=True, capture_output=True)
 
 
 def interaction(iid: int, user: str, name: str, options: list[dict], permissions: str = "0") -> bytes:
@@ -125,7 +124,9 @@ def pgbench(clients: int, seconds: int) -> float:
         subprocess.run(["pgbench", "-i", "-s", "1", "-q", f"{PG}/pgbench_scratch"], check=True, capture_output=True)
         out = subprocess.run(
             ["pgbench", "-c", str(clients), "-j", "2", "-T", str(seconds), f"{PG}/pgbench_scratch"],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout
         match = re.search(r"tps = ([0-9.]+)", out)
         assert match, out
@@ -159,28 +160,45 @@ async def main_async(args: argparse.Namespace) -> None:
     try:
         await wait_ready(args.port)
         reader, writer = await asyncio.open_connection("127.0.0.1", args.port)
-        create = interaction(1, ADMIN, "market", [{"name": "create", "type": 1, "options": [
-            {"name": "question", "type": 3, "value": "Benchmark: will the hot market hold?"},
-            {"name": "liquidity", "type": 4, "value": 100000},
-        ]}], permissions="8")
+        create = interaction(
+            1,
+            ADMIN,
+            "market",
+            [
+                {
+                    "name": "create",
+                    "type": 1,
+                    "options": [
+                        {"name": "question", "type": 3, "value": "Benchmark: will the hot market hold?"},
+                        {"name": "liquidity", "type": 4, "value": 100000},
+                    ],
+                }
+            ],
+            permissions="8",
+        )
         status, body = await send(reader, writer, request_bytes(create, args.port))
         assert status == 200 and b"#1" in body, body
         writer.close()
 
         bets = [
             request_bytes(
-                interaction(10_000 + i, str(200_000_000_000_000_000 + i % args.members), "bet", [
-                    {"name": "market", "type": 3, "value": "1"},
-                    {"name": "outcome", "type": 3, "value": "Yes" if i % 3 else "No"},
-                    {"name": "amount", "type": 4, "value": 1},
-                ]),
+                interaction(
+                    10_000 + i,
+                    str(200_000_000_000_000_000 + i % args.members),
+                    "bet",
+                    [
+                        {"name": "market", "type": 3, "value": "1"},
+                        {"name": "outcome", "type": 3, "value": "Yes" if i % 3 else "No"},
+                        {"name": "amount", "type": 4, "value": 1},
+                    ],
+                ),
                 args.port,
             )
             for i in range(args.requests)
         ]
         warm = bets[: args.concurrency * 4]
         await load(args.port, warm, args.concurrency)  # warm pools, caches and the first-touch path
-        elapsed, latencies, outcomes = await load(args.port, bets[len(warm):], args.concurrency)
+        elapsed, latencies, outcomes = await load(args.port, bets[len(warm) :], args.concurrency)
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -192,8 +210,10 @@ async def main_async(args: argparse.Namespace) -> None:
     print(f"signed /bet over HTTP: {done} requests, {args.concurrency} connections, {args.workers} uvicorn workers")
     print(f"  outcomes: {outcomes}")
     print(f"  throughput: {bets_per_s:,.0f} bets/s")
-    print(f"  latency: p50 {percentile(latencies, 0.50) * 1000:.1f} ms, p99 {percentile(latencies, 0.99) * 1000:.1f} ms,"
-          f" mean {statistics.fmean(latencies) * 1000:.1f} ms")
+    print(
+        f"  latency: p50 {percentile(latencies, 0.50) * 1000:.1f} ms, p99 {percentile(latencies, 0.99) * 1000:.1f} ms,"
+        f" mean {statistics.fmean(latencies) * 1000:.1f} ms"
+    )
     print(f"  verify-ledger: {verify.stdout.strip()}")
     if shutil.which("pgbench"):
         tps = pgbench(32, args.pgbench_seconds)

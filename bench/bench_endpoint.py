@@ -51,12 +51,23 @@ def cold(runs: int) -> tuple[float, float, int]:
     from nacl.signing import SigningKey
 
     public = SigningKey(KEY_SEED).verify_key.encode().hex()
-    env = {"PATH": "/usr/bin:/bin", "DISCORD_PUBLIC_KEY": public, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING",
-           "DATABASE_URL": "sqlite:////tmp/hunch-bench-unused.sqlite3"}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DISCORD_PUBLIC_KEY": public,
+        "PYTHONPATH": str(ROOT),
+        "LOG_LEVEL": "WARNING",
+        "DATABASE_URL": "sqlite:////tmp/hunch-bench-unused.sqlite3",
+    }
     imports, pings, heavy = [], [], 0
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c", COLD.format(seed=KEY_SEED)], cwd=ROOT, env=env,
-                             capture_output=True, text=True, check=True).stdout.split()
+        out = subprocess.run(
+            [sys.executable, "-c", COLD.format(seed=KEY_SEED)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
         imports.append(float(out[0]))
         pings.append(float(out[1]))
         heavy = max(heavy, int(out[2]))

@@ -84,7 +84,9 @@ async def grant(ctx: Context) -> Json:
     if to_user is None:
         raise inputs.ValidationError("Pick a member to grant points to.")
     amount = _amount(ctx)
-    reason = inputs.clean_text(str(ctx.option("reason")), max_length=200, field="reason") if ctx.option("reason") else ""
+    reason = (
+        inputs.clean_text(str(ctx.option("reason")), max_length=200, field="reason") if ctx.option("reason") else ""
+    )
     receipt = await run(ctx, "admin.grant", GiftReceipt, lambda uow: wallet.grant(uow, who, to_user, amount, reason))
     return responses.ephemeral(
         f"✅ Granted **{fmt.points(receipt.amount, receipt.currency)}** to <@{receipt.to_user_id}>"

@@ -70,7 +70,7 @@ async def market_number(ctx: Context, value: Any) -> int:
         guild_id = actor(ctx).guild_id
         matches = await read(ctx, lambda uow: queries.search_markets(uow, guild_id, text, limit=2))
         if len(matches) == 1:
-            return matches[0][0]
+            return int(matches[0][0])
     raise NotFound("Pick a market from the list (start typing its number or question).")
 
 
@@ -82,7 +82,10 @@ async def check_rate(ctx: Context, kind: str) -> None:
     settings = ctx.hunch.settings
     if kind == "trade":
         checks = [
-            (f"trade:m:{who.guild_id}:{who.user_id}", Limit(settings.trade_rate_limit, settings.trade_rate_window_seconds)),
+            (
+                f"trade:m:{who.guild_id}:{who.user_id}",
+                Limit(settings.trade_rate_limit, settings.trade_rate_window_seconds),
+            ),
             (
                 f"trade:g:{who.guild_id}",
                 Limit(settings.guild_trade_rate_limit, settings.guild_trade_rate_window_seconds),

@@ -36,7 +36,7 @@ async def create(ctx: Context) -> Json:
         description=inputs.clean_description(str(ctx.option("description") or "")),
         closes_in=inputs.parse_duration(str(ctx.option("closes_in"))) if ctx.option("closes_in") else None,
         liquidity=int(ctx.option("liquidity")) if ctx.option("liquidity") is not None else None,
-        channel_id=int(ctx.interaction.channel_id) if (ctx.interaction.channel_id or "").isdigit() else None,
+        channel_id=int(channel) if (channel := ctx.interaction.channel_id) and channel.isdigit() else None,
     )
     await check_rate(ctx, "create")
     market = await run(ctx, "market.create", MarketView, lambda uow: market_service.create_market(uow, who, command))
@@ -57,7 +57,9 @@ async def list_(ctx: Context) -> Json:
         status = "open"
     found = await read(ctx, lambda uow: queries.list_markets(uow, who.guild_id, status))
     if not found:
-        return responses.ephemeral(f"No {'' if status == 'all' else status + ' '}markets yet. Start one with /market create.")
+        return responses.ephemeral(
+            f"No {'' if status == 'all' else status + ' '}markets yet. Start one with /market create."
+        )
     lines = []
     for market in found:
         leader = max(range(len(market.outcomes)), key=lambda i: market.probabilities[i])
@@ -115,7 +117,9 @@ async def resolve_weighted(ctx: Context) -> Json:
 async def cancel(ctx: Context) -> Json:
     who = actor(ctx)
     number = await market_number(ctx, ctx.option("market"))
-    reason = inputs.clean_text(str(ctx.option("reason")), max_length=200, field="reason") if ctx.option("reason") else ""
+    reason = (
+        inputs.clean_text(str(ctx.option("reason")), max_length=200, field="reason") if ctx.option("reason") else ""
+    )
     settlement = await run(
         ctx, "market.cancel", Settlement, lambda uow: market_service.cancel_market(uow, who, number, reason)
     )

@@ -70,9 +70,7 @@ async def portfolio(ctx: Context) -> Json:
         lines.append(f"Positions worth **{fmt.points(total_value, view.currency)}** if sold now.")
     embed = {
         "title": whose,
-        "description": fmt.truncate(
-            (f"<@{user_id}>\n" if user_id != who.user_id else "") + "\n".join(lines), 4096
-        ),
+        "description": fmt.truncate((f"<@{user_id}>\n" if user_id != who.user_id else "") + "\n".join(lines), 4096),
         "color": views.COLOR_OPEN,
     }
     return responses.message(embeds=[embed], ephemeral=True)

@@ -237,6 +237,22 @@ class AuditEvent(SQLModel, table=True):
     __table_args__ = (sa.Index("ix_audit_guild", "guild_id", "id"),)
 
 
+def table(model: type[SQLModel]) -> sa.Table:
+    """The Core table behind a model, for the queries that are faster or clearer without the ORM."""
+    found: sa.Table = model.__table__  # type: ignore[attr-defined]
+    return found
+
+
+guilds = table(Guild)
+accounts = table(Account)
+markets = table(Market)
+positions = table(Position)
+trades = table(Trade)
+transfers = table(Transfer)
+interaction_records = table(InteractionRecord)
+audit_events = table(AuditEvent)
+
+
 def _rate_limit_table() -> sa.Table:
     from app.ratelimit.sql import define_rate_limit_hits
 

@@ -7,8 +7,8 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Coroutine, Iterator
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -129,7 +129,9 @@ async def database(request: pytest.FixtureRequest, signing_key: SigningKey, tmp_
 
 
 @pytest_asyncio.fixture
-async def pg_database(request: pytest.FixtureRequest, signing_key: SigningKey, tmp_path: Path) -> AsyncIterator[Database]:
+async def pg_database(
+    request: pytest.FixtureRequest, signing_key: SigningKey, tmp_path: Path
+) -> AsyncIterator[Database]:
     """Postgres only: for concurrency and fault tests."""
     db = await _database("postgres", request, signing_key, tmp_path)
     try:
@@ -139,7 +141,9 @@ async def pg_database(request: pytest.FixtureRequest, signing_key: SigningKey, t
 
 
 @pytest_asyncio.fixture
-async def app_database(request: pytest.FixtureRequest, signing_key: SigningKey, tmp_path: Path) -> AsyncIterator[Database]:
+async def app_database(
+    request: pytest.FixtureRequest, signing_key: SigningKey, tmp_path: Path
+) -> AsyncIterator[Database]:
     """The database contract tests use: Postgres when TEST_DATABASE_URL is set, else SQLite."""
     db = await _database("postgres" if PG_URL else "sqlite", request, signing_key, tmp_path)
     try:

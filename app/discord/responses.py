@@ -113,7 +113,8 @@ def autocomplete(choices: list[tuple[str, str | int | float]]) -> Json:
         "type": int(InteractionResponseType.APPLICATION_COMMAND_AUTOCOMPLETE_RESULT),
         "data": {
             "choices": [
-                {"name": _cut(name, CHOICE_NAME_LIMIT) or "?", "value": value} for name, value in choices[:CHOICES_LIMIT]
+                {"name": _cut(name, CHOICE_NAME_LIMIT) or "?", "value": value}
+                for name, value in choices[:CHOICES_LIMIT]
             ]
         },
     }

@@ -145,9 +145,7 @@ def _combined(statements: tuple[UpdateBase, ...]) -> Select[Any]:
 def _bind_names(statement: UpdateBase) -> frozenset[str]:
     found = _BIND_NAMES.get(id(statement))
     if found is None:
-        names = frozenset(
-            node.key for node in visitors.iterate(statement) if isinstance(node, BindParameter)
-        )
+        names = frozenset(node.key for node in visitors.iterate(statement) if isinstance(node, BindParameter))
         found = _BIND_NAMES[id(statement)] = (statement, names)
     return found[1]
 

@@ -31,9 +31,7 @@ __all__ = [
 ]
 
 
-def build_rate_limiter(
-    redis_url: str | None, engine_factory: Callable[[], AsyncEngine] | None
-) -> RateLimiter:
+def build_rate_limiter(redis_url: str | None, engine_factory: Callable[[], AsyncEngine] | None) -> RateLimiter:
     """Redis when ``redis_url`` is set (non-empty), else SQL when ``engine_factory`` is given (called
     lazily, on the first hit), else in-process memory."""
     if redis_url:

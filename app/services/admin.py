@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -27,7 +28,7 @@ class ConfigChange:
     clear_creator_role: bool = False
     clear_resolver_role: bool = False
 
-    def changes(self) -> dict[str, object]:
+    def changes(self) -> dict[str, Any]:
         values = {k: v for k, v in asdict(self).items() if v is not None and not k.startswith("clear_")}
         if self.clear_creator_role:
             values["creator_role_id"] = None
@@ -66,6 +67,6 @@ async def update_config(uow: UnitOfWork, actor: Actor, change: ConfigChange) -> 
     await get_guild(uow, actor.guild_id)
     if values:
         uow.stage(sa.update(guilds).where(guilds.c.id == actor.guild_id).values(**values))
-        audit(uow, actor, "guild.config", **{k: v for k, v in values.items()})
+        audit(uow, actor, "guild.config", **values)
         await uow.flush()
     return _config(await get_guild(uow, actor.guild_id))

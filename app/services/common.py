@@ -16,17 +16,12 @@ from pydantic import BaseModel
 from app.errors import Forbidden, NotFound
 from app.persistence.database import Database
 from app.persistence.unit_of_work import UnitOfWork, run_transaction
-from models.tables import Account, AuditEvent, Guild, InteractionRecord, Market, Transfer
+from models.tables import Guild, accounts, audit_events, guilds, interaction_records, markets, transfers
 
 R = TypeVar("R", bound=BaseModel)
 MICRO = 10**6
 
-accounts = Account.__table__
-guilds = Guild.__table__
-markets = Market.__table__
-transfers = Transfer.__table__
-audit_events = AuditEvent.__table__
-interaction_records = InteractionRecord.__table__
+__all__ = ["accounts", "audit_events", "guilds", "interaction_records", "markets", "transfers"]
 
 MANAGE_GUILD = 1 << 5
 ADMINISTRATOR = 1 << 3
@@ -109,16 +104,20 @@ async def lock_house(uow: UnitOfWork, guild_id: int) -> int:
     return int(found)
 
 
+async def balance_of(uow: UnitOfWork, account_id: int) -> int:
+    balance = await uow.conn.scalar(sa.select(accounts.c.balance).where(accounts.c.id == account_id))
+    if balance is None:
+        raise NotFound(f"account {account_id} does not exist")
+    return int(balance)
+
+
 async def get_member(uow: UnitOfWork, guild_id: int, user_id: int) -> sa.RowMapping | None:
-    return (
-        (await uow.conn.execute(sa.select(accounts).where(accounts.c.guild_id == guild_id, accounts.c.user_id == user_id)))
-        .mappings()
-        .first()
-    )
+    query = sa.select(accounts).where(accounts.c.guild_id == guild_id, accounts.c.user_id == user_id)
+    return (await uow.conn.execute(query)).mappings().first()
 
 
 async def get_or_create_member(
-    uow: UnitOfWork, guild: Mapping[str, Any], user_id: int, interaction_id: int | None
+    uow: UnitOfWork, guild: Mapping[Any, Any], user_id: int, interaction_id: int | None
 ) -> sa.RowMapping:
     """A member's account, opened on first touch with the guild's starting balance, granted by the house."""
     row = await get_member(uow, guild["id"], user_id)
@@ -133,7 +132,8 @@ async def get_or_create_member(
         .returning(accounts.c.id)
     )
     if created is not None and guild["starting_balance"] > 0:
-        post(uow, guild["id"], [Posting(house, int(created), guild["starting_balance"], "starting_grant")], interaction_id)
+        grant = Posting(house, int(created), guild["starting_balance"], "starting_grant")
+        post(uow, guild["id"], [grant], interaction_id)
         await uow.flush()
     row = await get_member(uow, guild["id"], user_id)
     assert row is not None
@@ -177,9 +177,7 @@ def post(uow: UnitOfWork, guild_id: int, postings: Iterable[Posting], interactio
         return
     for account_id, delta in sorted(deltas.items()):
         if delta:
-            uow.stage(
-                sa.update(accounts).where(accounts.c.id == account_id).values(balance=accounts.c.balance + delta)
-            )
+            uow.stage(sa.update(accounts).where(accounts.c.id == account_id).values(balance=accounts.c.balance + delta))
     # One single-row INSERT each: SQLAlchemy cannot cache the compiled form of a multi-row VALUES.
     uow.stage(*(sa.insert(transfers).values(**row) for row in rows))
 
@@ -258,7 +256,10 @@ def _open_account_statement() -> Any:
     opened = (
         pg_insert(accounts)
         .values(
-            guild_id=p("open_guild_id"), kind="member", user_id=p("open_user_id"), balance=p("open_grant"),
+            guild_id=p("open_guild_id"),
+            kind="member",
+            user_id=p("open_user_id"),
+            balance=p("open_grant"),
             created_at=p("open_now"),
         )
         .on_conflict_do_nothing()
@@ -281,8 +282,13 @@ def _open_account_statement() -> Any:
         .from_select(
             ["guild_id", "debit_account_id", "credit_account_id", "amount", "reason", "interaction_id", "created_at"],
             sa.select(
-                p("open_guild_id"), house.c.id, opened.c.id, p("open_grant"), sa.literal_column("'starting_grant'"),
-                p("open_interaction_id"), p("open_now"),
+                p("open_guild_id"),
+                house.c.id,
+                opened.c.id,
+                p("open_grant"),
+                sa.literal_column("'starting_grant'"),
+                p("open_interaction_id"),
+                p("open_now"),
             ).select_from(opened.join(house, sa.true())),
         )
         .returning(transfers.c.id)

@@ -16,6 +16,7 @@ from app.services.common import (
     Posting,
     accounts,
     audit,
+    balance_of,
     from_micro,
     get_guild,
     guilds,
@@ -24,9 +25,7 @@ from app.services.common import (
     post,
 )
 from app.services.views import MarketView, Payout, Settlement
-from models.tables import Position
-
-positions = Position.__table__
+from models.tables import positions
 
 MAX_LIQUIDITY = 1_000_000
 SYSTEM_ACTOR = 0  # audit rows of what the scheduler does
@@ -219,7 +218,7 @@ async def _settle(
     reason: str,
 ) -> Settlement:
     pool = market["pool_account_id"]
-    held = await uow.conn.scalar(sa.select(accounts.c.balance).where(accounts.c.id == pool))
+    held = await balance_of(uow, pool)
     total = sum(payouts.values())
     if total > held:
         raise AssertionError(f"market {market['id']} cannot pay {total} from {held}")  # the engine forbids it
@@ -262,8 +261,9 @@ async def resolve_market(uow: UnitOfWork, actor: Actor, number: int, outcome: in
         raise ValidationError("That outcome is not one of this market's outcomes.")
     holders = await _holdings(uow, market)
     payouts = lmsr.resolution_payouts({a: [from_micro(s) for s in h[1]] for a, h in holders.items()}, outcome)
-    return await _settle(uow, actor, guild, market, payouts, holders, status="resolved",
-                         resolution={"outcome": outcome}, reason="payout")
+    return await _settle(
+        uow, actor, guild, market, payouts, holders, status="resolved", resolution={"outcome": outcome}, reason="payout"
+    )
 
 
 async def resolve_market_weighted(uow: UnitOfWork, actor: Actor, number: int, weights: list[int]) -> Settlement:
@@ -272,18 +272,35 @@ async def resolve_market_weighted(uow: UnitOfWork, actor: Actor, number: int, we
         raise ValidationError("Give a weight for each outcome.")
     holders = await _holdings(uow, market)
     payouts = lmsr.weighted_payouts({a: [from_micro(s) for s in h[1]] for a, h in holders.items()}, weights)
-    return await _settle(uow, actor, guild, market, payouts, holders, status="resolved",
-                         resolution={"weights": list(weights)}, reason="payout")
+    return await _settle(
+        uow,
+        actor,
+        guild,
+        market,
+        payouts,
+        holders,
+        status="resolved",
+        resolution={"weights": list(weights)},
+        reason="payout",
+    )
 
 
 async def cancel_market(uow: UnitOfWork, actor: Actor, number: int, reason: str = "") -> Settlement:
     guild, market = await _settleable(uow, actor, number)
     holders = await _holdings(uow, market)
     refunds = lmsr.cancellation_refunds({a: (h[2], h[3]) for a, h in holders.items()})
-    held = await uow.conn.scalar(sa.select(accounts.c.balance).where(accounts.c.id == market["pool_account_id"]))
-    refunds = scale_to_fit(refunds, int(held))
-    return await _settle(uow, actor, guild, market, refunds, holders, status="cancelled",
-                         resolution={"cancelled": reason or ""}, reason="refund")
+    refunds = scale_to_fit(refunds, await balance_of(uow, market["pool_account_id"]))
+    return await _settle(
+        uow,
+        actor,
+        guild,
+        market,
+        refunds,
+        holders,
+        status="cancelled",
+        resolution={"cancelled": reason or ""},
+        reason="refund",
+    )
 
 
 def scale_to_fit(amounts: dict[int, int], available: int) -> dict[int, int]:
@@ -311,7 +328,13 @@ async def close_expired_markets(uow: UnitOfWork, now: datetime) -> list[tuple[in
     ).all()
     # Closing is a state change like any other: audit it, as done by the system (actor 0).
     for market_id, guild_id, number in rows:
-        audit(uow, Actor(guild_id=int(guild_id), user_id=SYSTEM_ACTOR), "market.close", market_id=int(market_id),
-              number=int(number), expired=True)
+        audit(
+            uow,
+            Actor(guild_id=int(guild_id), user_id=SYSTEM_ACTOR),
+            "market.close",
+            market_id=int(market_id),
+            number=int(number),
+            expired=True,
+        )
     await uow.commit()
     return [(int(g), int(n)) for _, g, n in rows]

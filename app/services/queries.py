@@ -16,9 +16,8 @@ from app.services.views import (
     Portfolio,
     PositionView,
 )
-from models.tables import Position
+from models.tables import positions
 
-positions = Position.__table__
 MARKET_STATUSES = ("open", "closed", "resolved", "cancelled")
 
 
@@ -44,19 +43,23 @@ async def portfolio(uow: UnitOfWork, guild_id: int, user_id: int) -> Portfolio:
     if member is None:
         return Portfolio(user_id=user_id, balance=starting, currency=currency, positions=[])
     rows = (
-        await uow.conn.execute(
-            sa.select(
-                markets,
-                positions.c.outcome.label("position_outcome"),
-                positions.c.shares.label("position_shares"),
-                positions.c.paid_in,
-                positions.c.taken_out,
+        (
+            await uow.conn.execute(
+                sa.select(
+                    markets,
+                    positions.c.outcome.label("position_outcome"),
+                    positions.c.shares.label("position_shares"),
+                    positions.c.paid_in,
+                    positions.c.taken_out,
+                )
+                .join(markets, markets.c.id == positions.c.market_id)
+                .where(positions.c.account_id == member["id"], markets.c.status.in_(("open", "closed")))
+                .order_by(markets.c.number, positions.c.outcome)
             )
-            .join(markets, markets.c.id == positions.c.market_id)
-            .where(positions.c.account_id == member["id"], markets.c.status.in_(("open", "closed")))
-            .order_by(markets.c.number, positions.c.outcome)
         )
-    ).mappings().all()
+        .mappings()
+        .all()
+    )
     views = []
     for row in rows:
         shares = from_micro(row["position_shares"])
@@ -98,7 +101,9 @@ async def show_market(uow: UnitOfWork, guild_id: int, number: int) -> MarketView
     return market_view(await find_market(uow, guild_id, number), currency)
 
 
-async def list_markets(uow: UnitOfWork, guild_id: int, status: str | None = "open", limit: int = 25) -> list[MarketView]:
+async def list_markets(
+    uow: UnitOfWork, guild_id: int, status: str | None = "open", limit: int = 25
+) -> list[MarketView]:
     currency, _ = await _guild_settings(uow, guild_id)
     query = sa.select(markets).where(markets.c.guild_id == guild_id)
     if status and status != "all":

@@ -25,11 +25,7 @@ from app.services.common import (
 )
 from app.services.markets import market_state, market_view, outcome_index
 from app.services.views import TradeReceipt
-from models.tables import Position, Trade
-
-positions = Position.__table__
-trades = Trade.__table__
-
+from models.tables import positions, trades
 
 _p = sa.bindparam
 # The market row, locked, with what a trade needs of the guild and the member's account id.
@@ -85,15 +81,18 @@ def _trade_writes(dialect: str) -> tuple[UpdateBase, ...]:
 
     A trade is the hot path: building these per request cost more CPU than everything else it does.
     """
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # Parameter names never match a column's: SQLAlchemy would take such a key for a SET or VALUES entry.
     p = sa.bindparam
     position = upsert(positions).values(
-        market_id=p("t_market_id"), account_id=p("t_account_id"), outcome=p("t_outcome"),
-        shares=p("t_held"), paid_in=p("t_paid_in"), taken_out=p("t_taken_out"),
+        market_id=p("t_market_id"),
+        account_id=p("t_account_id"),
+        outcome=p("t_outcome"),
+        shares=p("t_held"),
+        paid_in=p("t_paid_in"),
+        taken_out=p("t_taken_out"),
     )
     position = position.on_conflict_do_update(
         index_elements=[positions.c.market_id, positions.c.account_id, positions.c.outcome],
@@ -113,24 +112,45 @@ def _trade_writes(dialect: str) -> tuple[UpdateBase, ...]:
         )
     )
     trade = sa.insert(trades).values(
-        guild_id=p("t_guild_id"), market_id=p("t_market_id"), account_id=p("t_account_id"), user_id=p("t_user_id"),
-        outcome=p("t_outcome"), side=p("t_side"), points=p("t_points"), shares=p("t_micro"),
+        guild_id=p("t_guild_id"),
+        market_id=p("t_market_id"),
+        account_id=p("t_account_id"),
+        user_id=p("t_user_id"),
+        outcome=p("t_outcome"),
+        side=p("t_side"),
+        points=p("t_points"),
+        shares=p("t_micro"),
         prices_after=p("t_prices_after", type_=trades.c.prices_after.type),
-        interaction_id=p("t_interaction_id"), created_at=p("t_now"),
+        interaction_id=p("t_interaction_id"),
+        created_at=p("t_now"),
     )
-    member = sa.update(accounts).where(accounts.c.id == p("t_account_id")).values(
-        balance=accounts.c.balance + p("t_member_delta")
+    member = (
+        sa.update(accounts)
+        .where(accounts.c.id == p("t_account_id"))
+        .values(balance=accounts.c.balance + p("t_member_delta"))
     )
-    pool = sa.update(accounts).where(accounts.c.id == p("t_pool_id")).values(
-        balance=accounts.c.balance - p("t_member_delta")
+    pool = (
+        sa.update(accounts)
+        .where(accounts.c.id == p("t_pool_id"))
+        .values(balance=accounts.c.balance - p("t_member_delta"))
     )
     transfer = sa.insert(transfers).values(
-        guild_id=p("t_guild_id"), debit_account_id=p("t_debit"), credit_account_id=p("t_credit"), amount=p("t_points"),
-        reason=p("t_reason"), market_id=p("t_market_id"), interaction_id=p("t_interaction_id"), created_at=p("t_now"),
+        guild_id=p("t_guild_id"),
+        debit_account_id=p("t_debit"),
+        credit_account_id=p("t_credit"),
+        amount=p("t_points"),
+        reason=p("t_reason"),
+        market_id=p("t_market_id"),
+        interaction_id=p("t_interaction_id"),
+        created_at=p("t_now"),
     )
     audit_row = sa.insert(audit_events).values(
-        guild_id=p("t_guild_id"), actor_id=p("t_user_id"), action=p("t_action"), market_id=p("t_market_id"),
-        details=p("t_details", type_=audit_events.c.details.type), interaction_id=p("t_interaction_id"),
+        guild_id=p("t_guild_id"),
+        actor_id=p("t_user_id"),
+        action=p("t_action"),
+        market_id=p("t_market_id"),
+        details=p("t_details", type_=audit_events.c.details.type),
+        interaction_id=p("t_interaction_id"),
         created_at=p("t_now"),
     )
     return position, market, trade, member, pool, transfer, audit_row
@@ -173,7 +193,9 @@ def _stage_trade(
         "t_reason": "stake" if buying else "sale",
         "t_action": f"trade.{side}",
         "t_details": {
-            "number": market["number"], "outcome": result.outcome, "points": result.points,
+            "number": market["number"],
+            "outcome": result.outcome,
+            "points": result.points,
             "shares": str(result.shares),
         },
     }
@@ -202,9 +224,7 @@ def _receipt(market: Any, guild: Any, side: str, result: lmsr.TradeResult, held:
     )
 
 
-async def buy(
-    uow: UnitOfWork, actor: Actor, number: int, outcome: int | str, amount: int | None
-) -> TradeReceipt:
+async def buy(uow: UnitOfWork, actor: Actor, number: int, outcome: int | str, amount: int | None) -> TradeReceipt:
     """Stake `amount` points on `outcome` (index or label; `None` stakes everything, up to the maximum)."""
     market, member, position, outcome = await _locked(uow, actor, number, outcome)
     if amount is None:
@@ -212,17 +232,13 @@ async def buy(
         if amount < 1:
             raise InsufficientBalance("You have no points to stake.")
     if amount > member["balance"]:
-        raise InsufficientBalance(
-            f"You only have {member['balance']:,} {market['currency_name']}, not {amount:,}."
-        )
+        raise InsufficientBalance(f"You only have {member['balance']:,} {market['currency_name']}, not {amount:,}.")
     result = lmsr.buy(market_state(market, uow.now), outcome, amount, max_points=market["max_stake"])
     held = _stage_trade(uow, actor, market, member, position, result, "buy")
     return _receipt(market, market, "buy", result, held, member["balance"] - amount)
 
 
-async def sell(
-    uow: UnitOfWork, actor: Actor, number: int, outcome: int | str, shares: Decimal | None
-) -> TradeReceipt:
+async def sell(uow: UnitOfWork, actor: Actor, number: int, outcome: int | str, shares: Decimal | None) -> TradeReceipt:
     """Sell `shares` of `outcome` (index or label) back to the market (`None` sells all the member holds)."""
     market, member, position, outcome = await _locked(uow, actor, number, outcome)
     held = from_micro(position["shares"]) if position else Decimal(0)

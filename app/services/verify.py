@@ -8,9 +8,7 @@ import sqlalchemy as sa
 
 from app.persistence.unit_of_work import UnitOfWork
 from app.services.common import accounts, markets, transfers
-from models.tables import Position
-
-positions = Position.__table__
+from models.tables import positions
 
 
 async def verify_ledger(uow: UnitOfWork) -> list[str]:
@@ -62,7 +60,9 @@ async def verify_ledger(uow: UnitOfWork) -> list[str]:
         entries = int(total or 0)
         guild_totals[guild_id] += int(balance)
         if int(balance) != entries:
-            problems.append(f"account {account_id} ({kind}) has balance {balance} but its ledger entries sum to {entries}")
+            problems.append(
+                f"account {account_id} ({kind}) has balance {balance} but its ledger entries sum to {entries}"
+            )
         if kind != "house" and balance < 0:
             problems.append(f"account {account_id} ({kind}) has a negative balance {balance}")
         if kind == "market":
@@ -87,12 +87,13 @@ async def verify_ledger(uow: UnitOfWork) -> list[str]:
         shares = [int(q) for q in market["shares"]]
         for outcome, q in enumerate(shares):
             if held[(market["id"], outcome)] != q:
-                problems.append(
-                    f"{label}: outcome {outcome} has {q} micro-shares but positions hold {held[(market['id'], outcome)]}"
-                )
+                in_positions = held[(market["id"], outcome)]
+                problems.append(f"{label}: outcome {outcome} has {q} micro-shares but positions hold {in_positions}")
         if market["status"] in ("resolved", "cancelled"):
             if pool != 0:
                 problems.append(f"{label} is {market['status']} but still holds {pool} points")
         elif pool * 1_000_000 < max(shares, default=0):
-            problems.append(f"{label}: pool of {pool} points cannot cover the worst-case payout ({max(shares)} micro-shares)")
+            problems.append(
+                f"{label}: pool of {pool} points cannot cover the worst-case payout ({max(shares)} micro-shares)"
+            )
     return problems

@@ -13,6 +13,7 @@ from app.services.common import (
     Posting,
     accounts,
     audit,
+    balance_of,
     get_guild,
     get_or_create_member,
     house_account_id,
@@ -44,6 +45,7 @@ async def claim_daily(uow: UnitOfWork, actor: Actor) -> DailyClaim:
     )
     if claimed is None:
         last = await uow.conn.scalar(sa.select(accounts.c.last_daily_at).where(accounts.c.id == member["id"]))
+        assert last is not None  # the update only fails to match a claim made within the period
         return DailyClaim(
             claimed=False,
             amount=0,
@@ -55,11 +57,10 @@ async def claim_daily(uow: UnitOfWork, actor: Actor) -> DailyClaim:
     post(uow, actor.guild_id, [Posting(house, member["id"], amount, "daily_bonus")], actor.interaction_id)
     audit(uow, actor, "wallet.daily", amount=amount)
     await uow.flush()
-    balance = await uow.conn.scalar(sa.select(accounts.c.balance).where(accounts.c.id == member["id"]))
     return DailyClaim(
         claimed=True,
         amount=amount,
-        balance=int(balance),
+        balance=await balance_of(uow, member["id"]),
         next_claim_at=uow.now + DAILY_PERIOD,
         currency=guild["currency_name"],
     )
@@ -80,7 +81,7 @@ async def give(uow: UnitOfWork, actor: Actor, to_user_id: int, amount: int) -> G
     sender = await get_or_create_member(uow, guild, actor.user_id, actor.interaction_id)
     recipient = await get_or_create_member(uow, guild, to_user_id, actor.interaction_id)
     # Lock both accounts in id order, so two opposite gifts cannot deadlock.
-    rows = dict(
+    rows: dict[int, int] = dict(
         (
             await uow.conn.execute(
                 sa.select(accounts.c.id, accounts.c.balance)
@@ -113,15 +114,13 @@ async def grant(uow: UnitOfWork, actor: Actor, to_user_id: int, amount: int, rea
     post(uow, actor.guild_id, [Posting(house, recipient["id"], amount, "admin_grant")], actor.interaction_id)
     audit(uow, actor, "admin.grant", to_user_id=to_user_id, amount=amount, reason=reason)
     await uow.flush()
-    balance = await uow.conn.scalar(sa.select(accounts.c.balance).where(accounts.c.id == recipient["id"]))
+    balance = await balance_of(uow, recipient["id"])
     return GiftReceipt(
         from_user_id=actor.user_id,
         to_user_id=to_user_id,
         amount=amount,
-        balance=int(balance),
-        recipient_balance=int(balance),
+        balance=balance,
+        recipient_balance=balance,
         currency=guild["currency_name"],
         reason=reason or None,
     )
-
-

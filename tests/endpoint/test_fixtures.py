@@ -97,8 +97,12 @@ async def test_captured_ping_gets_pong(app_database) -> None:
 @shared_present
 @pytest.mark.parametrize(
     "name",
-    ["03_modal_submit_label_2025", "04_slash_command_2020_dispike", "05_docs_slash_command_example",
-     "06_docs_user_command_example"],
+    [
+        "03_modal_submit_label_2025",
+        "04_slash_command_2020_dispike",
+        "05_docs_slash_command_example",
+        "06_docs_user_command_example",
+    ],
 )
 async def test_every_known_payload_shape_parses_and_gets_a_valid_reply(name: str, app_database, signer: Signer) -> None:
     body = (PAYLOADS / f"{name}.json").read_bytes()

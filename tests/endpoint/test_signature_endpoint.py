@@ -101,8 +101,18 @@ async def test_oversized_stream_without_content_length_is_413(settings: Settings
 
 @pytest.mark.parametrize(
     "body",
-    [b"not json", b"[1,2]", b'"ping"', b"{}", b'{"type":99}', b'{"type":"1"}', b'{"type":true}', b"\xff\xfe",
-     b'{"type":2}', b'{"type":2,"id":5}'],
+    [
+        b"not json",
+        b"[1,2]",
+        b'"ping"',
+        b"{}",
+        b'{"type":99}',
+        b'{"type":"1"}',
+        b'{"type":true}',
+        b"\xff\xfe",
+        b'{"type":2}',
+        b'{"type":2,"id":5}',
+    ],
 )
 async def test_signed_but_malformed_is_400(client, signer: Signer, body: bytes) -> None:
     response = await post(client, body, signer.headers(body))
@@ -142,7 +152,9 @@ async def test_readyz_reports_an_unreachable_database(signer: Signer) -> None:
 # -- Lambda: the same app through Mangum with API Gateway HTTP API (payload 2.0) events ---------------------
 
 
-def http_api_event(body: bytes, headers: dict[str, str], *, base64_body: bool, path: str = "/interactions") -> dict[str, Any]:
+def http_api_event(
+    body: bytes, headers: dict[str, str], *, base64_body: bool, path: str = "/interactions"
+) -> dict[str, Any]:
     return {
         "version": "2.0",
         "routeKey": f"POST {path}",
@@ -154,7 +166,13 @@ def http_api_event(body: bytes, headers: dict[str, str], *, base64_body: bool, p
             "apiId": "api",
             "domainName": "api.example.com",
             "domainPrefix": "api",
-            "http": {"method": "POST", "path": path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "Discord"},
+            "http": {
+                "method": "POST",
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "192.0.2.1",
+                "userAgent": "Discord",
+            },
             "requestId": "req",
             "routeKey": f"POST {path}",
             "stage": "$default",
@@ -203,16 +221,17 @@ def test_ping_path_imports_no_orm_or_driver(signer: Signer, tmp_path) -> None:
     import subprocess
     import sys
 
-    script = f"""
+    script = """
 import json, sys
 from tests.support.signing import Signer
 from nacl.signing import SigningKey
 from tests.endpoint.test_signature_endpoint import http_api_event, _Context
 import app.lambda_handler as lh
 signer = Signer(SigningKey(bytes(range(32))))
-r = lh.handler(http_api_event(b'{{"type":1}}', signer.headers(b'{{"type":1}}'), base64_body=False), _Context())
+r = lh.handler(http_api_event(b'{"type":1}', signer.headers(b'{"type":1}'), base64_body=False), _Context())
 assert r["statusCode"] == 200, r
-heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("sqlalchemy", "sqlmodel", "asyncpg", "aiosqlite", "alembic", "redis"))
+roots = ("sqlalchemy", "sqlmodel", "asyncpg", "aiosqlite", "alembic", "redis")
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in roots)
 print(json.dumps(heavy))
 """
     env = {

@@ -19,8 +19,14 @@ R = TypeVar("R", bound=BaseModel)
 _ids = itertools.count(1_300_000_000_000_000_000)
 
 
-def member(user_id: int, *, admin: bool = False, roles: frozenset[int] = frozenset(), guild: int = GUILD,
-           interaction_id: int | None = None) -> Actor:
+def member(
+    user_id: int,
+    *,
+    admin: bool = False,
+    roles: frozenset[int] = frozenset(),
+    guild: int = GUILD,
+    interaction_id: int | None = None,
+) -> Actor:
     return Actor(
         guild_id=guild,
         user_id=user_id,

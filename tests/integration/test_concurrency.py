@@ -86,7 +86,8 @@ async def open_accounts(database: Database, user_ids: range | list[int]) -> None
 async def balances(database: Database) -> dict[int, int]:
     async def work(uow: UnitOfWork) -> dict[int, int]:
         rows = await uow.conn.execute(
-            sa.select(accounts.c.user_id, accounts.c.balance).where(accounts.c.kind == "member"))
+            sa.select(accounts.c.user_id, accounts.c.balance).where(accounts.c.kind == "member")
+        )
         return {int(u): int(b) for u, b in rows}
 
     return await query(database, work)
@@ -346,7 +347,7 @@ async def test_backends_terminated_mid_storm_lose_nothing(pg_database: Database,
     results: list[Any] = []
     try:
         for wave in range(3):
-            calls = [request(*step) for step in plan[wave * 20:(wave + 1) * 20]]
+            calls = [request(*step) for step in plan[wave * 20 : (wave + 1) * 20]]
             if wave < 2:
                 calls.append(kill_after(succeeded + 6))
             results.extend((await gather(*calls))[:20])

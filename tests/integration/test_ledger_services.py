@@ -48,10 +48,17 @@ async def do(
     return await act(database, actor, result_type, lambda uow: fn(uow, actor))
 
 
-async def create(database: Database, who: Actor, *, outcomes: tuple[str, ...] = ("Yes", "No"),
-                 liquidity: int | None = 1000, closes_in: timedelta | None = None) -> MarketView:
-    cmd = markets.CreateMarket(question="Will it rain tomorrow?", outcomes=list(outcomes), liquidity=liquidity,
-                               closes_in=closes_in)
+async def create(
+    database: Database,
+    who: Actor,
+    *,
+    outcomes: tuple[str, ...] = ("Yes", "No"),
+    liquidity: int | None = 1000,
+    closes_in: timedelta | None = None,
+) -> MarketView:
+    cmd = markets.CreateMarket(
+        question="Will it rain tomorrow?", outcomes=list(outcomes), liquidity=liquidity, closes_in=closes_in
+    )
     return await do(database, who, MarketView, lambda uow, a: markets.create_market(uow, a, cmd))
 
 
@@ -114,8 +121,11 @@ async def pool_balance(database: Database, market_id: int) -> int:
 
 
 async def house_balance(database: Database, guild: int = GUILD) -> int:
-    return int(await scalar(database, sa.select(accounts.c.balance).where(
-        accounts.c.guild_id == guild, accounts.c.kind == "house")))
+    return int(
+        await scalar(
+            database, sa.select(accounts.c.balance).where(accounts.c.guild_id == guild, accounts.c.kind == "house")
+        )
+    )
 
 
 async def audit_actions(database: Database) -> list[str]:
@@ -202,7 +212,10 @@ async def test_buy_and_sell_receipts(database: Database) -> None:
     assert position["taken_out"] == sold.points + rest.points
     trade_rows = await fetch(database, sa.select(trades).order_by(trades.c.id))
     assert [(t["side"], t["points"]) for t in trade_rows] == [
-        ("buy", 100), ("sell", sold.points), ("sell", rest.points)]
+        ("buy", 100),
+        ("sell", sold.points),
+        ("sell", rest.points),
+    ]
     assert await pool_balance(database, market.id) == 1000 + 100 - sold.points - rest.points
     await assert_books_balance(database)
 
@@ -231,12 +244,19 @@ async def test_buy_is_refused_when_the_market_is_closed(database: Database) -> N
     later = datetime.now(UTC) + timedelta(hours=2)
     actor = fresh(bob)
     with pytest.raises(MarketNotOpen):
-        await execute(database, actor, "buy", TradeReceipt, lambda uow: trading.buy(uow, actor, 1, 0, 10),
-                      clock=lambda: later)
+        await execute(
+            database, actor, "buy", TradeReceipt, lambda uow: trading.buy(uow, actor, 1, 0, 10), clock=lambda: later
+        )
     seller = fresh(bob)
     with pytest.raises(MarketNotOpen):
-        await execute(database, seller, "sell", TradeReceipt, lambda uow: trading.sell(uow, seller, 1, 0, None),
-                      clock=lambda: later)
+        await execute(
+            database,
+            seller,
+            "sell",
+            TradeReceipt,
+            lambda uow: trading.sell(uow, seller, 1, 0, None),
+            clock=lambda: later,
+        )
 
     await close(database, alice, 1)
     with pytest.raises(MarketNotOpen):
@@ -320,8 +340,9 @@ async def test_weighted_resolution(database: Database) -> None:
         await do(database, alice, Settlement, lambda uow, a: markets.resolve_market_weighted(uow, a, 1, [50, 50]))
     with pytest.raises(ValidationError):
         await do(database, alice, Settlement, lambda uow, a: markets.resolve_market_weighted(uow, a, 1, [50, 30, 30]))
-    settled = await do(database, alice, Settlement,
-                       lambda uow, a: markets.resolve_market_weighted(uow, a, 1, [60, 40, 0]))
+    settled = await do(
+        database, alice, Settlement, lambda uow, a: markets.resolve_market_weighted(uow, a, 1, [60, 40, 0])
+    )
     bob_pay = int((b0.shares * 60 + b1.shares * 40) // 100)
     assert {(p.user_id, p.amount) for p in settled.payouts} == {(BOB, bob_pay)}
     assert c2.shares > 0 and await balance(database, CAROL) == START - 80
@@ -350,8 +371,12 @@ async def test_cancel_refunds_what_each_trader_put_in_net_of_sales(database: Dat
     assert await balance(database, BOB) == START and await balance(database, CAROL) == START
     assert await house_balance(database) == house_before + 1000
     assert await pool_balance(database, market.id) == 0
-    reasons = await fetch(database, sa.select(transfers.c.reason, transfers.c.amount)
-                          .where(transfers.c.market_id == market.id, transfers.c.reason == "refund"))
+    reasons = await fetch(
+        database,
+        sa.select(transfers.c.reason, transfers.c.amount).where(
+            transfers.c.market_id == market.id, transfers.c.reason == "refund"
+        ),
+    )
     assert sorted(r["amount"] for r in reasons) == sorted([240 - sold.points, 150])
     await assert_books_balance(database)
 
@@ -504,12 +529,19 @@ async def test_config_is_for_managers_and_bounded(database: Database) -> None:
     boss, bob = member(ADMIN, admin=True), member(BOB)
     with pytest.raises(Forbidden):
         await configure(database, bob, daily_bonus=5)
-    for bad in ({"max_stake": 0}, {"default_liquidity": 5}, {"starting_balance": -1},
-                {"daily_bonus": 10**9 + 1}, {"default_duration_seconds": 59}, {"currency_name": "  "}):
+    for bad in (
+        {"max_stake": 0},
+        {"default_liquidity": 5},
+        {"starting_balance": -1},
+        {"daily_bonus": 10**9 + 1},
+        {"default_duration_seconds": 59},
+        {"currency_name": "  "},
+    ):
         with pytest.raises(ValidationError):
             await configure(database, boss, **bad)
-    config = await configure(database, boss, starting_balance=50, daily_bonus=7, currency_name="beans",
-                             default_liquidity=200, max_stake=40)
+    config = await configure(
+        database, boss, starting_balance=50, daily_bonus=7, currency_name="beans", default_liquidity=200, max_stake=40
+    )
     assert (config.starting_balance, config.daily_bonus, config.currency_name) == (50, 7, "beans")
     assert await query(database, lambda uow: admin.get_config(uow, bob)) == config
     claim = await daily(database, bob)  # opens bob's account with the new starting balance
@@ -529,8 +561,9 @@ async def test_config_is_for_managers_and_bounded(database: Database) -> None:
 async def test_every_state_change_is_audited(database: Database) -> None:
     boss, alice, bob = member(ADMIN, admin=True), member(ALICE), member(BOB)
     actor = fresh(boss)
-    await act(database, actor, GuildConfig,
-              lambda uow: admin.update_config(uow, actor, admin.ConfigChange(daily_bonus=5)))
+    await act(
+        database, actor, GuildConfig, lambda uow: admin.update_config(uow, actor, admin.ConfigChange(daily_bonus=5))
+    )
     await create(database, alice)
     await create(database, alice)
     await create(database, alice)
@@ -550,10 +583,18 @@ async def test_every_state_change_is_audited(database: Database) -> None:
     rows = await fetch(database, sa.select(audit_events).order_by(audit_events.c.id))
     assert [r["action"] for r in rows] == [
         "guild.config",
-        "market.create", "market.create", "market.create",
-        "trade.buy", "trade.sell",
-        "wallet.daily", "wallet.give", "admin.grant",
-        "market.close", "market.resolve", "market.resolve", "market.cancel",
+        "market.create",
+        "market.create",
+        "market.create",
+        "trade.buy",
+        "trade.sell",
+        "wallet.daily",
+        "wallet.give",
+        "admin.grant",
+        "market.close",
+        "market.resolve",
+        "market.resolve",
+        "market.cancel",
     ]
     assert rows[0]["actor_id"] == ADMIN and rows[0]["interaction_id"] == actor.interaction_id
     assert rows[0]["details"] == {"daily_bonus": 5}
@@ -583,20 +624,34 @@ async def test_close_expired_markets_closes_only_expired_ones_and_is_repeatable(
     closed = await sweep(now + timedelta(minutes=10))
     assert sorted(closed) == [(GUILD, 1), (GUILD, 3), (OTHER_GUILD, 1)]
     assert await sweep(now + timedelta(minutes=10)) == []  # a repeated run is a no-op
-    rows = await fetch(database, sa.select(markets.markets.c.guild_id, markets.markets.c.number,
-                                           markets.markets.c.status, markets.markets.c.closed_at))
+    rows = await fetch(
+        database,
+        sa.select(
+            markets.markets.c.guild_id, markets.markets.c.number, markets.markets.c.status, markets.markets.c.closed_at
+        ),
+    )
     status = {(r["guild_id"], r["number"]): r["status"] for r in rows}
-    assert status == {(GUILD, 1): "closed", (GUILD, 2): "open", (GUILD, 3): "closed", (GUILD, 4): "closed",
-                      (OTHER_GUILD, 1): "closed"}
+    assert status == {
+        (GUILD, 1): "closed",
+        (GUILD, 2): "open",
+        (GUILD, 3): "closed",
+        (GUILD, 4): "closed",
+        (OTHER_GUILD, 1): "closed",
+    }
     with pytest.raises(MarketNotOpen):
         await buy(database, member(BOB), 1, 0, 10)
     await buy(database, member(BOB), 2, 0, 10)
     assert sorted(await sweep(now + timedelta(hours=3))) == [(GUILD, 2)]
     # Each close is audited once, as done by the system (actor 0); market 4 was closed by its creator.
-    closes = await fetch(database, sa.select(audit_events).where(audit_events.c.action == "market.close")
-                         .order_by(audit_events.c.id))
+    closes = await fetch(
+        database, sa.select(audit_events).where(audit_events.c.action == "market.close").order_by(audit_events.c.id)
+    )
     assert sorted((r["guild_id"], r["details"]["number"]) for r in closes if r["actor_id"] == 0) == [
-        (GUILD, 1), (GUILD, 2), (GUILD, 3), (OTHER_GUILD, 1)]
+        (GUILD, 1),
+        (GUILD, 2),
+        (GUILD, 3),
+        (OTHER_GUILD, 1),
+    ]
     assert all(r["details"].get("expired") for r in closes if r["actor_id"] == 0)
     assert [r["actor_id"] for r in closes].count(ALICE) == 1
     await assert_books_balance(database)

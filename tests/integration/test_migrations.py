@@ -49,9 +49,12 @@ async def test_postgres_schema_matches_the_models(pg_schema: str) -> None:
             assert await conn.run_sync(schema_diff) == []
             drift = await conn.run_sync(schema_diff, with_extra_column())
             assert [d[0] for d in drift] == ["add_column"]
-            triggers = await conn.scalars(sa.text(
-                "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgrelid::regclass::text "
-                "IN ('transfers', 'audit_events') ORDER BY tgname"))
+            triggers = await conn.scalars(
+                sa.text(
+                    "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgrelid::regclass::text "
+                    "IN ('transfers', 'audit_events') ORDER BY tgname"
+                )
+            )
             assert list(triggers) == ["audit_events_append_only", "transfers_append_only"]
     finally:
         await engine.dispose()
@@ -79,8 +82,14 @@ async def run_app(database_url: str, *args: str) -> Run:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_", "HUNCH_"))}
     env.update(DATABASE_URL=database_url, HUNCH_ENV="dev", LOG_LEVEL="WARNING")
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "app", *args, cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "app",
+        *args,
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode is not None

@@ -9,8 +9,14 @@ from tests.integration.helpers import GUILD, act, assert_books_balance, member, 
 
 async def test_market_life(database) -> None:
     alice, bob = member(1), member(2)
-    market = await act(database, alice, MarketView, lambda uow: markets.create_market(
-        uow, alice, markets.CreateMarket(question="Will it rain?", outcomes=["Yes", "No"], liquidity=1000)))
+    market = await act(
+        database,
+        alice,
+        MarketView,
+        lambda uow: markets.create_market(
+            uow, alice, markets.CreateMarket(question="Will it rain?", outcomes=["Yes", "No"], liquidity=1000)
+        ),
+    )
     assert market.number == 1
     receipt = await act(database, bob, TradeReceipt, lambda uow: trading.buy(uow, bob, 1, 0, 100))
     assert receipt.balance == 900
