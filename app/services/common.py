@@ -216,28 +216,25 @@ class AccountMissing(Exception):
         self.user_id = user_id
 
 
-async def open_member_account(
-    database: Database, guild_id: int, user_id: int, interaction_id: int | None, **kwargs: Any
-) -> None:
-    async def work(uow: UnitOfWork) -> None:
-        guild = await get_guild(uow, guild_id)
-        if uow.is_postgres:
-            # One statement: the guild's house row is locked for a single round trip and the commit.
-            await uow.conn.execute(
-                _OPEN_ACCOUNT,
-                {
-                    "open_guild_id": guild_id,
-                    "open_user_id": user_id,
-                    "open_grant": int(guild["starting_balance"]),
-                    "open_interaction_id": interaction_id,
-                    "open_now": uow.now,
-                },
-            )
-        else:
-            await get_or_create_member(uow, guild, user_id, interaction_id)
-        await uow.commit()
-
-    await run_transaction(database, work, retry_integrity=True, **kwargs)
+async def open_member_account(uow: UnitOfWork, guild_id: int, user_id: int, interaction_id: int | None) -> None:
+    """Open a member's account with the starting grant and commit, leaving `uow` in a new transaction."""
+    guild = await get_guild(uow, guild_id)
+    if uow.is_postgres:
+        # One statement: the guild's house row is locked for a single round trip and the commit.
+        await uow.conn.execute(
+            _OPEN_ACCOUNT,
+            {
+                "open_guild_id": guild_id,
+                "open_user_id": user_id,
+                "open_grant": int(guild["starting_balance"]),
+                "open_interaction_id": interaction_id,
+                "open_now": uow.now,
+            },
+        )
+    else:
+        await get_or_create_member(uow, guild, user_id, interaction_id)
+    await uow.commit()
+    await uow.conn.begin()
 
 
 def _open_account_statement() -> Any:
@@ -356,7 +353,8 @@ async def execute(
         if stored is not None:
             return result_type.model_validate(stored)
         if account is None and needs_account:
-            raise AccountMissing(actor.guild_id, actor.user_id)
+            # Its own short transaction first, so the use case never holds the guild's house row.
+            await open_member_account(uow, actor.guild_id, actor.user_id, key)
         result = await work(uow)
         if key is not None:
             uow.stage_prepared(
@@ -377,7 +375,12 @@ async def execute(
     try:
         return await run_transaction(database, attempt, retry_integrity=key is not None, **kwargs)
     except AccountMissing as missing:
-        await open_member_account(database, missing.guild_id, missing.user_id, key, **kwargs)
+        guild_id, user_id = missing.guild_id, missing.user_id
+
+    async def open_account(uow: UnitOfWork) -> None:
+        await open_member_account(uow, guild_id, user_id, key)
+
+    await run_transaction(database, open_account, retry_integrity=True, **kwargs)
     return await run_transaction(database, attempt, retry_integrity=key is not None, **kwargs)
 
 

@@ -28,50 +28,66 @@ from app.services.views import TradeReceipt
 from models.tables import positions, trades
 
 _p = sa.bindparam
-# The market row, locked, with what a trade needs of the guild and the member's account id.
-LOCK_MARKET = (
-    sa.select(markets, guilds.c.currency_name, guilds.c.max_stake, accounts.c.id.label("account_id"))
+_seen = accounts.alias("seen")
+# The market row and the member's account row, locked in that order (markets come first in the FROM, and
+# Postgres takes row locks in that order), with what a trade needs of the guild and the member's positions.
+# `locked_version` is the account row as locked; `seen_version` the row as this statement's snapshot saw
+# it. They differ only when the member traded while this statement waited for the market: then the
+# positions it read are stale, and `_locked` reads them again.
+LOCK_TRADE = (
+    sa.select(
+        markets,
+        guilds.c.currency_name,
+        guilds.c.max_stake,
+        accounts.c.id.label("account_id"),
+        accounts.c.balance.label("member_balance"),
+        sa.cast(sa.literal_column("accounts.xmin"), sa.Text).label("locked_version"),
+        sa.select(sa.cast(sa.literal_column("seen.xmin"), sa.Text))
+        .where(_seen.c.id == accounts.c.id)
+        .scalar_subquery()
+        .label("seen_version"),
+        positions.c.outcome.label("held_outcome"),
+        positions.c.shares.label("held_shares"),
+    )
     .select_from(
-        markets.join(guilds, guilds.c.id == markets.c.guild_id).outerjoin(
-            accounts, sa.and_(accounts.c.guild_id == markets.c.guild_id, accounts.c.user_id == _p("user_id"))
-        )
+        markets.join(guilds, guilds.c.id == markets.c.guild_id)
+        .join(accounts, sa.and_(accounts.c.guild_id == markets.c.guild_id, accounts.c.user_id == _p("user_id")))
+        .outerjoin(positions, sa.and_(positions.c.market_id == markets.c.id, positions.c.account_id == accounts.c.id))
     )
     .where(markets.c.guild_id == _p("guild_id"), markets.c.number == _p("number"))
-    .with_for_update(of=markets)
+    .with_for_update(of=[markets, accounts])
 )
-# Then the member's account, locked, with their positions in that market.
-LOCK_ACCOUNT = (
-    sa.select(accounts.c.balance, positions.c.outcome, positions.c.shares)
-    .select_from(
-        accounts.outerjoin(
-            positions, sa.and_(positions.c.account_id == accounts.c.id, positions.c.market_id == _p("market_id"))
-        )
-    )
-    .where(accounts.c.id == _p("account_id"))
-    .with_for_update(of=accounts)
+# SQLite runs one writer at a time (BEGIN IMMEDIATE): what a statement reads is never stale.
+LOCK_TRADE_SQLITE = LOCK_TRADE.with_only_columns(
+    *(c for c in LOCK_TRADE.selected_columns if c.name not in ("locked_version", "seen_version"))
+)
+POSITIONS = sa.select(positions.c.outcome, positions.c.shares).where(
+    positions.c.market_id == _p("market_id"), positions.c.account_id == _p("account_id")
 )
 
 
 async def _locked(uow: UnitOfWork, actor: Actor, number: int, outcome: int | str) -> tuple[Any, Any, Any, int]:
-    """Lock the market, then the member's account, and read the member's positions in the market.
-
-    Two statements, in the lock order every use case follows (market, then accounts). The positions are
-    read by the second one, after the market lock is held: a statement that waited for a lock sees
-    other tables as of when it started, and a position only changes under its market's lock.
-    """
+    """Lock the market, then the member's account, and read the member's positions in the market: one
+    round trip while nobody else trades this member, two when they did while we waited."""
     params = {"user_id": actor.user_id, "guild_id": actor.guild_id, "number": number}
-    market = (await uow.conn.execute(LOCK_MARKET, params)).mappings().first()
-    if market is None:
-        raise NotFound(f"There is no market #{number} in this server.")
-    if market["account_id"] is None:
+    rows = (await uow.conn.execute(LOCK_TRADE if uow.is_postgres else LOCK_TRADE_SQLITE, params)).mappings().all()
+    if not rows:
+        exists = await uow.conn.scalar(
+            sa.select(markets.c.id).where(markets.c.guild_id == actor.guild_id, markets.c.number == number)
+        )
+        if exists is None:
+            raise NotFound(f"There is no market #{number} in this server.")
         # Opened in a short transaction of its own (see `execute`), so a trade never holds the house lock.
         raise AccountMissing(actor.guild_id, actor.user_id)
+    market = rows[0]
     index = outcome_index(list(market["outcomes"]), outcome)
-    account_id = market["account_id"]
-    rows = (await uow.conn.execute(LOCK_ACCOUNT, {"market_id": market["id"], "account_id": account_id})).all()
-    held = {o: shares for _, o, shares in rows if o is not None}
-    position = {"shares": held[index]} if index in held else None
-    member = {"id": account_id, "balance": int(rows[0][0])}
+    held = [(row["held_outcome"], row["held_shares"]) for row in rows if row["held_outcome"] is not None]
+    if uow.is_postgres and market["locked_version"] != market["seen_version"]:
+        fresh = await uow.conn.execute(POSITIONS, {"market_id": market["id"], "account_id": market["account_id"]})
+        held = [(o, s) for o, s in fresh]
+    shares = dict(held)
+    position = {"shares": shares[index]} if index in shares else None
+    member = {"id": market["account_id"], "balance": int(market["member_balance"])}
     return market, member, position, index
 
 
