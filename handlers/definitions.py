@@ -15,25 +15,13 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
+from models.discord import OptionType
+
 
 class CommandType(IntEnum):
     CHAT_INPUT = 1
     USER = 2
     MESSAGE = 3
-
-
-class OptionType(IntEnum):
-    SUB_COMMAND = 1
-    SUB_COMMAND_GROUP = 2
-    STRING = 3
-    INTEGER = 4
-    BOOLEAN = 5
-    USER = 6
-    CHANNEL = 7
-    ROLE = 8
-    MENTIONABLE = 9
-    NUMBER = 10
-    ATTACHMENT = 11
 
 
 class InteractionContextType(IntEnum):
