@@ -295,7 +295,12 @@ class _Analysis:
     w: tuple[Decimal, ...]  # exp((q_j - h)/b); leaders share the largest weight, wl
     wl: Decimal  # w[lead]
     t: Decimal  # sum_{j != lead} exp((q_j - m)/b), taken directly so it keeps full relative precision
-    s: Decimal  # sum_j w_j
+
+    def price(self, j: int) -> Decimal:
+        """e_j / (1 + t), with e_j = w_j / wl: a leader's price is exactly 1/(1 + t), so it moves
+        monotonically with t even within 1e-50 of 1. Call inside ``localcontext(_CTX)``."""
+        wj = self.w[j]
+        return (_ONE if wj == self.wl else wj / self.wl) / (1 + self.t)
 
     def sum_except(self, *skip: int) -> Decimal:
         total = _ZERO
@@ -346,7 +351,7 @@ class MarketState:
 def _band(m: Decimal, liquidity: int) -> Decimal:
     """``m`` (>= 0, 6 dp) rounded up to a multiple of ``liquidity``, exactly."""
     unit = liquidity * _MICRO
-    return Decimal(-(-int(m.scaleb(6)) // unit) * unit).scaleb(-6)
+    return _CTX.scaleb(Decimal(-(-int(_CTX.scaleb(m, 6)) // unit) * unit), -6)
 
 
 def _weight(h: Decimal, q: Decimal, b80: Decimal) -> Decimal:
@@ -370,10 +375,7 @@ def _assemble(b80: Decimal, h: Decimal, shares: tuple[Decimal, ...], w: tuple[De
     for j, wj in enumerate(w):
         if j != lead:
             rest += wj
-    total = _ZERO
-    for wj in w:
-        total += wj
-    return _Analysis(b=+b80, b80=b80, h=h, m=m, lead=lead, w=w, wl=wl, t=rest / wl, s=total)
+    return _Analysis(b=+b80, b80=b80, h=h, m=m, lead=lead, w=w, wl=wl, t=rest / wl)
 
 
 def _with_shares(state: MarketState, a: _Analysis, i: int, q: Decimal) -> tuple[MarketState, _Analysis]:
@@ -401,7 +403,7 @@ def new_market(n_outcomes: int, liquidity: int) -> MarketState:
     """A fresh, open market with no shares outstanding."""
     if not _is_int(n_outcomes) or not MIN_OUTCOMES <= n_outcomes <= MAX_OUTCOMES:
         raise ValidationError(f"A market needs between {MIN_OUTCOMES} and {MAX_OUTCOMES} outcomes.")
-    return MarketState(liquidity=liquidity, shares=(_ZERO.quantize(SHARE_QUANTUM),) * n_outcomes)
+    return MarketState(liquidity=liquidity, shares=(_CTX.quantize(_ZERO, SHARE_QUANTUM),) * n_outcomes)
 
 
 def cost(state: MarketState) -> Decimal:
@@ -412,10 +414,10 @@ def cost(state: MarketState) -> Decimal:
 
 
 def prices(state: MarketState) -> tuple[Decimal, ...]:
-    """Each outcome's price (probability), to 50 digits; they sum to 1 within ~1e-49."""
+    """Each outcome's price (probability), to 50 digits; they sum to 1 within ~1e-48."""
     a = state._analysis
     with localcontext(_CTX):
-        return tuple(wj / a.s for wj in a.w)
+        return tuple(a.price(j) for j in range(len(a.w)))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -450,7 +452,7 @@ def _check_outcome(state: MarketState, outcome: int) -> int:
 def _check_points(points: object, max_points: int | None) -> int:
     if max_points is not None and (not _is_int(max_points) or max_points < 1):
         raise ValueError("max_points must be a positive int or None")
-    if isinstance(points, Decimal) and points.is_finite() and points == points.to_integral_value():
+    if isinstance(points, Decimal) and points.is_finite() and points == _CTX.to_integral_value(points):
         points = int(points)
     if not isinstance(points, int) or isinstance(points, bool):
         raise ValidationError("The amount must be a whole number of points.")
@@ -531,8 +533,8 @@ def quote_buy(state: MarketState, outcome: int, points: int, *, max_points: int 
             outcome=i,
             points=x_points,
             shares=bought,
-            price_before=a.w[i] / a.s,
-            price_after=a2.w[i] / a2.s,
+            price_before=a.price(i),
+            price_after=a2.price(i),
             state=new_state,
         )
 
@@ -573,8 +575,8 @@ def _sale(state: MarketState, i: int, s: Decimal, *, trade: bool) -> tuple[int, 
             outcome=i,
             points=pts,
             shares=s,
-            price_before=a.w[i] / a.s,
-            price_after=a2.w[i] / a2.s,
+            price_before=a.price(i),
+            price_after=a2.price(i),
             state=new_state,
         )
         return pts, result
@@ -628,7 +630,7 @@ def _holding_rows(holdings: Mapping[K, Sequence[Decimal]], n: int | None) -> dic
             n = len(row)
         if len(row) != n or not MIN_OUTCOMES <= n <= MAX_OUTCOMES:
             raise ValidationError("Holdings must list the shares of every outcome.")
-        rows[key] = [int(_as_shares(v, "A holding").scaleb(6)) for v in row]
+        rows[key] = [int(_CTX.scaleb(_as_shares(v, "A holding"), 6)) for v in row]
     return rows
 
 
