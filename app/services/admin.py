@@ -12,8 +12,6 @@ from app.persistence.unit_of_work import UnitOfWork
 from app.services.common import Actor, audit, get_guild, guilds, require_admin
 from app.services.views import GuildConfig
 
-_UNSET = object()
-
 
 @dataclass(frozen=True)
 class ConfigChange:
