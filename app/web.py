@@ -30,17 +30,13 @@ logger = logging.getLogger("hunch.http")
 
 
 class _BodyTooLarge(Exception):
-    pass
+    """The request body is over MAX_BODY_BYTES; nothing more of it is read."""
 
 
 async def _read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            if int(declared) > MAX_BODY_BYTES:
-                raise _BodyTooLarge
-        except ValueError:
-            pass
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise _BodyTooLarge
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
