@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.domain import lmsr  # noqa: E402
+from app.domain import lmsr
 
 LIQUIDITY = 10_000
 

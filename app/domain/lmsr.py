@@ -16,8 +16,9 @@ Numerics
 * Everything is :class:`~decimal.Decimal` in a fixed private context (50 significant digits, a huge
   exponent range; 80 digits where an argument is reduced), always entered explicitly, so results
   never depend on the caller's context and are bit-identical from run to run. No floats anywhere.
-* Log-sum-exp: the state is shifted by its largest ``q`` (``m``), so every exponential has a
-  non-positive argument and nothing can overflow, whatever the state.
+* Log-sum-exp: weights are taken against a shift at or above the largest ``q`` (``m`` rounded up to
+  a multiple of 1000 L), so every exponential has a non-positive argument and nothing can overflow,
+  whatever the state; and the shift rarely moves, so a trade recomputes one weight, not N.
 * "Grid + small": every trade amount is computed as ``G + eps`` where ``G`` is an exact multiple of
   the rounding unit (points and shares already on the 6-decimal grid) and ``eps`` is a small term
   computed to full *relative* precision (``log1p``/``expm1`` forms, sums of the non-leading
@@ -30,6 +31,8 @@ Numerics
   the winning side. (Buying ``X`` points always yields at least ``X`` shares, and ``X`` shares never
   cost more than ``X``; that bound is applied exactly.) A buy is also re-checked
   (``C(q') - C(q) <= X``) and refused if the check fails, so solvency is never broken silently.
+  The price of that margin: when the exact amount sits within ~1e-40 (relative) above a rounding
+  boundary, e.g. an exact tie, the trader gets one unit less (a millionth of a share, or a point).
 * ``exp`` and ``ln`` are table-driven (tables from libmpdec's correctly rounded functions): libmpdec's
   own cost ~40/85 us at 50 digits, these ~10 us, and agree to ~1e-49.
 """
@@ -107,6 +110,7 @@ _ONE = Decimal(1)
 _TWO = Decimal(2)
 _HALF = Decimal("0.5")
 _MICRO = 10**6
+_BAND = 1000  # the band width, in multiples of L
 #: Relative bound applied to every computed term before flooring (actual errors are ~1e-48).
 _REL_TOL = Decimal("1e-40")
 #: Tolerance of the buy solvency re-check (a sanity check on top of the rounding argument).
@@ -174,15 +178,20 @@ def _exp_neg(w: Decimal) -> Decimal:
         elif w >= _LN10:
             n += 1
             w -= _LN10
-    j = min(int(w * 32), _E1_COUNT - 1)
+    j = int(w * 32)
+    if j >= _E1_COUNT:
+        j = _E1_COUNT - 1
     w -= _E1_OFF[j]
-    k = min(int(w * 2048), _E2_COUNT - 1)
+    k = int(w * 2048)
+    if k >= _E2_COUNT:
+        k = _E2_COUNT - 1
     w -= _E2_OFF[k]
-    m = min(int(w * 131072), _E3_COUNT - 1)
+    m = int(w * 131072)
+    if m >= _E3_COUNT:
+        m = _E3_COUNT - 1
     t = _E3_OFF[m] - w  # -r, |t| < 1/131072 (a rounding below 0 only makes the series longer)
-    acc = _TAYLOR_HIGH
-    for c in _TAYLOR_REST:
-        acc = acc * t + c
+    c1, c2, c3, c4, c5, c6, c7, c8 = _TAYLOR_REST
+    acc = ((((((((_TAYLOR_HIGH * t + c1) * t + c2) * t + c3) * t + c4) * t + c5) * t + c6) * t + c7) * t) + c8
     out = _E1[j] * _E2[k] * _E3[m] * acc
     return out.scaleb(-n) if n else out
 
@@ -211,12 +220,14 @@ def _expm1_neg(x: Decimal) -> Decimal:
 
 with localcontext(_HI):
     _LN2 = _CTX.plus(_HI.ln(_TWO))
-    _POW2 = (_ONE, _TWO, Decimal(4), Decimal(8))
+    _HALVES = (_ONE, Decimal("0.5"), Decimal("0.25"), Decimal("0.125"))
     _LA_COUNT, _LB_COUNT = 16, 64
-    _LA_DIV = tuple(1 + Decimal("0.0625") * j for j in range(_LA_COUNT))  # 1 + j/16
-    _LB_DIV = tuple(1 + Decimal("0.0009765625") * k for k in range(_LB_COUNT))  # 1 + k/1024
-    _LA_LN = tuple(_CTX.plus(_TABLE.ln(c)) for c in _LA_DIV)
-    _LB_LN = tuple(_CTX.plus(_TABLE.ln(c)) for c in _LB_DIV)
+    # Reciprocals of 1 + j/16 and 1 + k/1024 (rounded to 50 digits), and minus the logs of those
+    # rounded values: multiplying by them is cheaper than dividing, and the identity stays exact.
+    _LA_MUL = tuple(_CTX.divide(_ONE, 1 + Decimal("0.0625") * j) for j in range(_LA_COUNT))
+    _LB_MUL = tuple(_CTX.divide(_ONE, 1 + Decimal("0.0009765625") * k) for k in range(_LB_COUNT))
+    _LA_LN = tuple(_CTX.plus(-_TABLE.ln(r)) for r in _LA_MUL)
+    _LB_LN = tuple(_CTX.plus(-_TABLE.ln(r)) for r in _LB_MUL)
     _ATANH = tuple(_CTX.divide(_TWO, Decimal(2 * i + 1)) for i in range(9))  # 2/(2i+1)
     _ATANH_HIGH, _ATANH_REST = _ATANH[-1], tuple(reversed(_ATANH[:-1]))
     _LOG1P_SERIES_BELOW = Decimal("0.0009")
@@ -225,10 +236,8 @@ with localcontext(_HI):
 def _atanh2(u: Decimal) -> Decimal:
     """``2 atanh(u) = ln((1+u)/(1-u))`` for ``|u| < 1/2048``."""
     v = u * u
-    acc = _ATANH_HIGH
-    for c in _ATANH_REST:
-        acc = acc * v + c
-    return u * acc
+    c1, c2, c3, c4, c5, c6, c7, c8 = _ATANH_REST
+    return u * (((((((((_ATANH_HIGH * v + c1) * v + c2) * v + c3) * v + c4) * v + c5) * v + c6) * v + c7) * v) + c8)
 
 
 def _ln(a: Decimal) -> Decimal:
@@ -237,11 +246,17 @@ def _ln(a: Decimal) -> Decimal:
     mant = a.scaleb(-k)  # [1, 10)
     p = 0 if mant < 2 else 1 if mant < 4 else 2 if mant < 8 else 3
     if p:
-        mant = mant / _POW2[p]  # [1, 2)
-    j = min(int((mant - 1) * 16), _LA_COUNT - 1)
-    t = mant / _LA_DIV[j]  # [1, 1 + 1/16)
-    m = min(int((t - 1) * 1024), _LB_COUNT - 1)
-    t = t / _LB_DIV[m]  # [1, 1 + 1/1024), up to rounding
+        mant = mant * _HALVES[p]  # [1, 2)
+    j = int((mant - 1) * 16)
+    if j >= _LA_COUNT:
+        j = _LA_COUNT - 1
+    t = mant * _LA_MUL[j]  # about [1, 1 + 1/16)
+    m = int((t - 1) * 1024)
+    if m >= _LB_COUNT:
+        m = _LB_COUNT - 1
+    elif m < 0:
+        m = 0
+    t = t * _LB_MUL[m]  # about [1, 1 + 1/1024): any rounding past the ends only lengthens the series
     return k * _LN10 + p * _LN2 + _LA_LN[j] + _LB_LN[m] + _atanh2((t - 1) / (t + 1))
 
 
@@ -282,14 +297,15 @@ def _as_shares(value: object, what: str) -> Decimal:
 class _Analysis:
     """The state in shifted (log-sum-exp) form.
 
-    Weights are taken against a *band* ``h``: the largest ``q`` rounded up to a multiple of ``L``.
-    Every weight is then in (0, 1] (the leader's in (1/N, 1]), nothing can overflow, and ``h`` only
-    moves when the leader crosses a multiple of ``L``, so most trades change a single weight.
+    Weights are taken against a *band* ``h``: the largest ``q`` rounded up to a multiple of 1000 L.
+    Every weight is then in (0, 1] (the leader's above N**-1000, which Decimal holds easily), nothing
+    can overflow, and ``h`` only moves when the leader crosses a multiple of 1000 L, so nearly every
+    trade changes a single weight and the new state's analysis costs one exp, not N.
     """
 
     b: Decimal  # L / ln N, 50 digits
-    b80: Decimal  # the same to 80 digits, for exp arguments
-    h: Decimal  # the band: max q rounded up to a multiple of L (exact)
+    ib: Decimal  # 1/b = ln N / L to 80 digits, for exp arguments
+    h: Decimal  # the band: max q rounded up to a multiple of 1000 L (exact)
     m: Decimal  # max_j q_j (exact)
     lead: int  # the first outcome with q = m
     w: tuple[Decimal, ...]  # exp((q_j - h)/b); leaders share the largest weight, wl
@@ -349,24 +365,26 @@ class MarketState:
 
 
 def _band(m: Decimal, liquidity: int) -> Decimal:
-    """``m`` (>= 0, 6 dp) rounded up to a multiple of ``liquidity``, exactly."""
-    unit = liquidity * _MICRO
+    """``m`` (>= 0, 6 dp) rounded up to a multiple of ``_BAND * liquidity``, exactly."""
+    unit = _BAND * liquidity * _MICRO
     return _CTX.scaleb(Decimal(-(-int(_CTX.scaleb(m, 6)) // unit) * unit), -6)
 
 
-def _weight(h: Decimal, q: Decimal, b80: Decimal) -> Decimal:
+def _weight(h: Decimal, q: Decimal, ib: Decimal) -> Decimal:
     """exp((q - h)/b) for q <= h. Call inside ``localcontext(_CTX)``."""
-    return _exp_neg(_HI.divide(h - q, b80))
+    return _exp_neg(_HI.multiply(h - q, ib))
 
 
 def _analyse(liquidity: int, shares: tuple[Decimal, ...]) -> _Analysis:
     with localcontext(_CTX):
-        b80 = _HI.divide(liquidity, _LN_N[len(shares)])
+        ib = _HI.divide(_LN_N[len(shares)], liquidity)
         h = _band(max(shares), liquidity)
-        return _assemble(b80, h, shares, tuple(_weight(h, q, b80) for q in shares))
+        return _assemble(liquidity, ib, h, shares, tuple(_weight(h, q, ib) for q in shares))
 
 
-def _assemble(b80: Decimal, h: Decimal, shares: tuple[Decimal, ...], w: tuple[Decimal, ...]) -> _Analysis:
+def _assemble(
+    liquidity: int, ib: Decimal, h: Decimal, shares: tuple[Decimal, ...], w: tuple[Decimal, ...]
+) -> _Analysis:
     """The analysis from its weights. Call inside ``localcontext(_CTX)``."""
     m = max(shares)
     lead = shares.index(m)
@@ -375,7 +393,8 @@ def _assemble(b80: Decimal, h: Decimal, shares: tuple[Decimal, ...], w: tuple[De
     for j, wj in enumerate(w):
         if j != lead:
             rest += wj
-    return _Analysis(b=+b80, b80=b80, h=h, m=m, lead=lead, w=w, wl=wl, t=rest / wl)
+    b = _CTX.divide(liquidity, _LN_N[len(shares)])
+    return _Analysis(b=b, ib=ib, h=h, m=m, lead=lead, w=w, wl=wl, t=rest / wl)
 
 
 def _with_shares(state: MarketState, a: _Analysis, i: int, q: Decimal) -> tuple[MarketState, _Analysis]:
@@ -392,7 +411,8 @@ def _with_shares(state: MarketState, a: _Analysis, i: int, q: Decimal) -> tuple[
     object.__setattr__(new, "shares", shares)
     object.__setattr__(new, "is_open", state.is_open)
     if _band(max(shares), state.liquidity) == a.h:
-        a2 = _assemble(a.b80, a.h, shares, (*a.w[:i], _weight(a.h, q, a.b80), *a.w[i + 1 :]))
+        w = (*a.w[:i], _weight(a.h, q, a.ib), *a.w[i + 1 :])
+        a2 = _assemble(state.liquidity, a.ib, a.h, shares, w)
     else:
         a2 = _analyse(state.liquidity, shares)
     object.__setattr__(new, "_lmsr_analysis", a2)
@@ -497,7 +517,7 @@ def quote_buy(state: MarketState, outcome: int, points: int, *, max_points: int 
         b = a.b
         e_i = a.w[i] / a.wl
         s_o = a.sum_except(i) / a.wl  # (1 - p_i) / p_lead
-        x = _HI.divide(x_points, a.b80)
+        x = _HI.multiply(x_points, a.ib)
         ex = _exp_neg(x)
         # Delta = b ln(1 + (e^x - 1)/p_i) = X + (m - q_i) + b ln(e_i + s_o (1 - e^-x)), and
         # e_i + s_o (1 - e^-x) = 1 + d with d = t - s_o e^-x. The first two terms are on the grid.
@@ -548,7 +568,7 @@ def _sale(state: MarketState, i: int, s: Decimal, *, trade: bool) -> tuple[int, 
     a = state._analysis
     with localcontext(_CTX):
         b = a.b
-        y = _HI.divide(s, a.b80)
+        y = _HI.multiply(s, a.ib)
         g = _exp_neg(y)  # exp(-s/b)
         q_new = state.shares[i] - s
         m2 = max(q for j, q in enumerate(state.shares) if j != i)
