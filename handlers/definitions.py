@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from models.discord import OptionType
+from models.discord import MANAGE_GUILD, OptionType
 
 
 class CommandType(IntEnum):
@@ -34,8 +34,6 @@ class IntegrationType(IntEnum):
     GUILD_INSTALL = 0
     USER_INSTALL = 1
 
-
-MANAGE_GUILD = 1 << 5  # "Manage Server" in the client
 
 MARKET_STATUSES = ("open", "closed", "resolved", "cancelled", "all")
 

@@ -34,6 +34,11 @@ class OptionType(IntEnum):
     ATTACHMENT = 11
 
 
+# Permission bits Discord sends in `member.permissions` and takes in `default_member_permissions`.
+ADMINISTRATOR = 1 << 3
+MANAGE_GUILD = 1 << 5  # "Manage Server" in the client
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 

@@ -16,15 +16,13 @@ from pydantic import BaseModel
 from app.errors import Forbidden, NotFound
 from app.persistence.database import Database
 from app.persistence.unit_of_work import UnitOfWork, run_transaction
+from models.discord import ADMINISTRATOR, MANAGE_GUILD
 from models.tables import Guild, accounts, audit_events, guilds, interaction_records, markets, transfers
 
 R = TypeVar("R", bound=BaseModel)
 MICRO = 10**6
 
 __all__ = ["accounts", "audit_events", "guilds", "interaction_records", "markets", "transfers"]
-
-MANAGE_GUILD = 1 << 5
-ADMINISTRATOR = 1 << 3
 
 
 @dataclass(frozen=True)
@@ -81,27 +79,21 @@ async def get_guild(uow: UnitOfWork, guild_id: int) -> sa.RowMapping:
     return (await uow.conn.execute(sa.select(guilds).where(guilds.c.id == guild_id))).mappings().one()
 
 
-async def house_account_id(uow: UnitOfWork, guild_id: int) -> int:
-    found = await uow.conn.scalar(
-        sa.select(accounts.c.id).where(accounts.c.guild_id == guild_id, accounts.c.kind == "house")
-    )
+async def house_account_id(uow: UnitOfWork, guild_id: int, *, lock: bool = False) -> int:
+    """The guild's house account id; with `lock`, its row is locked too (Postgres).
+
+    The lock order every use case follows: market rows first, then the house account, then member
+    accounts in id order (a market's pool account is only ever touched under its market's lock).
+    """
+    query = sa.select(accounts.c.id).where(accounts.c.guild_id == guild_id, accounts.c.kind == "house")
+    found = await uow.conn.scalar(query.with_for_update() if lock else query)
     if found is None:
         raise NotFound("This server has no house account yet.")
     return int(found)
 
 
 async def lock_house(uow: UnitOfWork, guild_id: int) -> int:
-    """Lock the guild's house account row (Postgres) and return its id.
-
-    The lock order every use case follows: market rows first, then the house account, then member
-    accounts in id order (a market's pool account is only ever touched under its market's lock).
-    """
-    found = await uow.conn.scalar(
-        sa.select(accounts.c.id).where(accounts.c.guild_id == guild_id, accounts.c.kind == "house").with_for_update()
-    )
-    if found is None:
-        raise NotFound("This server has no house account yet.")
-    return int(found)
+    return await house_account_id(uow, guild_id, lock=True)
 
 
 async def balance_of(uow: UnitOfWork, account_id: int) -> int:

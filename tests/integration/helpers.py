@@ -11,8 +11,9 @@ from pydantic import BaseModel
 
 from app.persistence.database import Database
 from app.persistence.unit_of_work import UnitOfWork, run_transaction
-from app.services.common import ADMINISTRATOR, Actor, execute
+from app.services.common import Actor, execute
 from app.services.verify import verify_ledger
+from models.discord import ADMINISTRATOR
 
 GUILD = 900000000000000001
 R = TypeVar("R", bound=BaseModel)
