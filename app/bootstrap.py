@@ -1,4 +1,4 @@
-"""Wires the application's dependencies by hand: settings, database, rate limiter, router, clock."""
+"""Wires the application's dependencies by hand: settings, database, rate limiter, router, trading desk, clock."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from app.discord.router import Router
 from app.persistence.database import Database
 from app.persistence.unit_of_work import utcnow
 from app.ratelimit import RateLimiter, build_rate_limiter
+from app.services.trading_desk import TradingDesk
 from app.settings import Settings, get_settings
 
 
@@ -19,6 +20,7 @@ class Hunch:
     database: Database
     rate_limiter: RateLimiter
     router: Router
+    trading_desk: TradingDesk
     clock: Callable[[], datetime] = field(default=utcnow)
 
 
@@ -37,4 +39,11 @@ def bootstrap(
         redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
         db = database
         rate_limiter = build_rate_limiter(redis_url, (lambda: db.engine) if db.is_postgres else None)
-    return Hunch(settings=settings, database=database, rate_limiter=rate_limiter, router=build_router(), clock=clock)
+    return Hunch(
+        settings=settings,
+        database=database,
+        rate_limiter=rate_limiter,
+        router=build_router(),
+        trading_desk=TradingDesk(database, clock),
+        clock=clock,
+    )

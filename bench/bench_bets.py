@@ -94,18 +94,24 @@ async def wait_ready(port: int, timeout: float = 30) -> None:
     raise RuntimeError("server did not start")
 
 
-async def load(port: int, requests: list[bytes], concurrency: int) -> tuple[float, list[float], dict[str, int]]:
-    queue = list(reversed(requests))
+async def load(
+    port: int, requests: list[bytes], concurrency: int, first_touch: int = 0
+) -> tuple[float, list[float], list[float], dict[str, int]]:
+    """Fire `requests` over `concurrency` connections; the first `first_touch` are members' first bets."""
+    queue = list(reversed(list(enumerate(requests))))
     latencies: list[float] = []
+    first: list[float] = []
     outcomes: dict[str, int] = {}
 
     async def worker() -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         while queue:
-            raw = queue.pop()
+            index, raw = queue.pop()
             started = time.perf_counter()
             status, body = await send(reader, writer, raw)
             latencies.append(time.perf_counter() - started)
+            if index < first_touch:
+                first.append(latencies[-1])
             reply = json.loads(body) if status == 200 else {}
             content = reply.get("data", {}).get("content", "")
             key = "bet" if content.startswith("✅") else f"status {status}: {content[:60]}"
@@ -114,7 +120,7 @@ async def load(port: int, requests: list[bytes], concurrency: int) -> tuple[floa
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return time.perf_counter() - started, latencies, outcomes
+    return time.perf_counter() - started, latencies, first, outcomes
 
 
 def pgbench(clients: int, seconds: int) -> float:
@@ -198,7 +204,9 @@ async def main_async(args: argparse.Namespace) -> None:
         ]
         warm = bets[: args.concurrency * 4]
         await load(args.port, warm, args.concurrency)  # warm pools, caches and the first-touch path
-        elapsed, latencies, outcomes = await load(args.port, bets[len(warm) :], args.concurrency)
+        elapsed, latencies, first, outcomes = await load(
+            args.port, bets[len(warm) :], args.concurrency, first_touch=max(0, args.members - len(warm))
+        )
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -214,6 +222,11 @@ async def main_async(args: argparse.Namespace) -> None:
         f"  latency: p50 {percentile(latencies, 0.50) * 1000:.1f} ms, p99 {percentile(latencies, 0.99) * 1000:.1f} ms,"
         f" mean {statistics.fmean(latencies) * 1000:.1f} ms"
     )
+    if first:
+        print(
+            f"  of which members' first bets (account opened): {len(first)}, p50 {percentile(first, 0.5) * 1000:.1f} ms,"
+            f" p99 {percentile(first, 0.99) * 1000:.1f} ms"
+        )
     print(f"  verify-ledger: {verify.stdout.strip()}")
     if shutil.which("pgbench"):
         tps = pgbench(32, args.pgbench_seconds)

@@ -10,10 +10,9 @@ from app.discord.router import Context, Router
 from app.domain import inputs
 from app.errors import ValidationError
 from app.services import queries, trading
-from app.services.views import TradeReceipt
 from handlers import format as fmt
 from handlers import views
-from handlers.common import actor, check_rate, market_number, read, run
+from handlers.common import actor, check_rate, market_number, read
 
 Json = dict[str, Any]
 AMOUNT_FIELD = "amount"
@@ -48,18 +47,14 @@ def _shares(value: Any) -> Decimal | None:
 async def _buy(ctx: Context, number: int, outcome: int | str, amount: int | None) -> Json:
     who = actor(ctx)
     await check_rate(ctx, "trade")
-    receipt = await run(
-        ctx, "trade.buy", TradeReceipt, lambda uow: trading.buy(uow, who, number, outcome, amount), needs_account=True
-    )
+    receipt = await ctx.hunch.trading_desk.trade(trading.Order(who, "buy", number, outcome, amount=amount))
     return responses.ephemeral(views.trade_receipt(receipt))
 
 
 async def _sell(ctx: Context, number: int, outcome: int | str, shares: Decimal | None) -> Json:
     who = actor(ctx)
     await check_rate(ctx, "trade")
-    receipt = await run(
-        ctx, "trade.sell", TradeReceipt, lambda uow: trading.sell(uow, who, number, outcome, shares), needs_account=True
-    )
+    receipt = await ctx.hunch.trading_desk.trade(trading.Order(who, "sell", number, outcome, shares=shares))
     return responses.ephemeral(views.trade_receipt(receipt))
 
 

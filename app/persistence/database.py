@@ -71,6 +71,10 @@ class Database:
     def is_postgres(self) -> bool:
         return not self.settings.is_sqlite
 
+    @property
+    def dialect(self) -> str:
+        return "sqlite" if self.settings.is_sqlite else "postgresql"
+
     async def ping(self) -> None:
         from sqlalchemy import text
 

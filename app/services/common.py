@@ -210,21 +210,28 @@ class AccountMissing(Exception):
 
 async def open_member_account(uow: UnitOfWork, guild_id: int, user_id: int, interaction_id: int | None) -> None:
     """Open a member's account with the starting grant and commit, leaving `uow` in a new transaction."""
+    await open_member_accounts(uow, guild_id, [(user_id, interaction_id)])
+
+
+async def open_member_accounts(uow: UnitOfWork, guild_id: int, members: Iterable[tuple[int, int | None]]) -> None:
+    """Open the accounts of members (user id, interaction id) who have none, each with the starting grant,
+    and commit (under one lock of the guild's house row), leaving `uow` in a new transaction."""
     guild = await get_guild(uow, guild_id)
-    if uow.is_postgres:
-        # One statement: the guild's house row is locked for a single round trip and the commit.
-        await uow.conn.execute(
-            _OPEN_ACCOUNT,
-            {
-                "open_guild_id": guild_id,
-                "open_user_id": user_id,
-                "open_grant": int(guild["starting_balance"]),
-                "open_interaction_id": interaction_id,
-                "open_now": uow.now,
-            },
-        )
-    else:
-        await get_or_create_member(uow, guild, user_id, interaction_id)
+    for user_id, interaction_id in members:
+        if uow.is_postgres:
+            # One statement: lock the house row (held from the first member to the commit), open, grant.
+            await uow.conn.execute(
+                _OPEN_ACCOUNT,
+                {
+                    "open_guild_id": guild_id,
+                    "open_user_id": user_id,
+                    "open_grant": int(guild["starting_balance"]),
+                    "open_interaction_id": interaction_id,
+                    "open_now": uow.now,
+                },
+            )
+        else:
+            await get_or_create_member(uow, guild, user_id, interaction_id)
     await uow.commit()
     await uow.conn.begin()
 

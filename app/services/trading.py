@@ -1,265 +1,309 @@
-"""Buying and selling outcome shares: one transaction, the market row locked first, then the member."""
+"""Buying and selling outcome shares.
+
+`trade` applies a batch of orders on one market in one unit of work: it locks the market row, then the
+members' accounts, runs each order through the market maker in turn (each sees the prices the one
+before left), and stages every write of the batch at once. An order that fails (a domain error) changes
+nothing and does not stop the others. `buy` and `sell` are the one-order cases.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cache
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.sql.dml import UpdateBase
-
 from app.domain import lmsr
-from app.errors import InsufficientBalance, NotFound
+from app.errors import HunchError, InsufficientBalance, NotFound
 from app.persistence.unit_of_work import UnitOfWork
-from app.services.common import (
-    AccountMissing,
-    Actor,
-    accounts,
-    audit_events,
-    from_micro,
-    guilds,
-    markets,
-    to_micro,
-    transfers,
-)
+from app.services import trade_statements as sql
+from app.services.common import AccountMissing, Actor, from_micro, to_micro
 from app.services.markets import market_state, market_view, outcome_index
 from app.services.views import TradeReceipt
-from models.tables import positions, trades
-
-_p = sa.bindparam
-_seen = accounts.alias("seen")
-# The market row and the member's account row, locked in that order (markets come first in the FROM, and
-# Postgres takes row locks in that order), with what a trade needs of the guild and the member's positions.
-# `locked_version` is the account row as locked; `seen_version` the row as this statement's snapshot saw
-# it. They differ only when the member traded while this statement waited for the market: then the
-# positions it read are stale, and `_locked` reads them again.
-LOCK_TRADE = (
-    sa.select(
-        markets,
-        guilds.c.currency_name,
-        guilds.c.max_stake,
-        accounts.c.id.label("account_id"),
-        accounts.c.balance.label("member_balance"),
-        sa.cast(sa.literal_column("accounts.xmin"), sa.Text).label("locked_version"),
-        sa.select(sa.cast(sa.literal_column("seen.xmin"), sa.Text))
-        .where(_seen.c.id == accounts.c.id)
-        .scalar_subquery()
-        .label("seen_version"),
-        positions.c.outcome.label("held_outcome"),
-        positions.c.shares.label("held_shares"),
-    )
-    .select_from(
-        markets.join(guilds, guilds.c.id == markets.c.guild_id)
-        .join(accounts, sa.and_(accounts.c.guild_id == markets.c.guild_id, accounts.c.user_id == _p("user_id")))
-        .outerjoin(positions, sa.and_(positions.c.market_id == markets.c.id, positions.c.account_id == accounts.c.id))
-    )
-    .where(markets.c.guild_id == _p("guild_id"), markets.c.number == _p("number"))
-    .with_for_update(of=[markets, accounts])
-)
-# SQLite runs one writer at a time (BEGIN IMMEDIATE): what a statement reads is never stale.
-LOCK_TRADE_SQLITE = LOCK_TRADE.with_only_columns(
-    *(c for c in LOCK_TRADE.selected_columns if c.name not in ("locked_version", "seen_version"))
-)
-POSITIONS = sa.select(positions.c.outcome, positions.c.shares).where(
-    positions.c.market_id == _p("market_id"), positions.c.account_id == _p("account_id")
-)
 
 
-async def _locked(uow: UnitOfWork, actor: Actor, number: int, outcome: int | str) -> tuple[Any, Any, Any, int]:
-    """Lock the market, then the member's account, and read the member's positions in the market: one
-    round trip while nobody else trades this member, two when they did while we waited."""
-    params = {"user_id": actor.user_id, "guild_id": actor.guild_id, "number": number}
-    rows = (await uow.conn.execute(LOCK_TRADE if uow.is_postgres else LOCK_TRADE_SQLITE, params)).mappings().all()
-    if not rows:
-        exists = await uow.conn.scalar(
-            sa.select(markets.c.id).where(markets.c.guild_id == actor.guild_id, markets.c.number == number)
-        )
-        if exists is None:
-            raise NotFound(f"There is no market #{number} in this server.")
-        # Opened in a short transaction of its own (see `execute`), so a trade never holds the house lock.
-        raise AccountMissing(actor.guild_id, actor.user_id)
-    market = rows[0]
-    index = outcome_index(list(market["outcomes"]), outcome)
-    held = [(row["held_outcome"], row["held_shares"]) for row in rows if row["held_outcome"] is not None]
-    if uow.is_postgres and market["locked_version"] != market["seen_version"]:
-        fresh = await uow.conn.execute(POSITIONS, {"market_id": market["id"], "account_id": market["account_id"]})
-        held = [(o, s) for o, s in fresh]
-    shares = dict(held)
-    position = {"shares": shares[index]} if index in shares else None
-    member = {"id": market["account_id"], "balance": int(market["member_balance"])}
-    return market, member, position, index
+@dataclass(frozen=True)
+class Order:
+    """A member's order: a buy of `amount` points (`None`: all they can), or a sale of `shares` (`None`: all
+    they hold) of `outcome` (its index or label) in market `number`."""
+
+    actor: Actor
+    side: str  # "buy" | "sell"
+    number: int
+    outcome: int | str
+    amount: int | None = None
+    shares: Decimal | None = None
+
+    @property
+    def action(self) -> str:
+        return f"trade.{self.side}"
 
 
-@cache
-def _trade_writes(dialect: str) -> tuple[UpdateBase, ...]:
-    """Every write of a trade, built once per dialect with named parameters (see `stage_prepared`).
-
-    A trade is the hot path: building these per request cost more CPU than everything else it does.
-    """
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    # Parameter names never match a column's: SQLAlchemy would take such a key for a SET or VALUES entry.
-    p = sa.bindparam
-    position = upsert(positions).values(
-        market_id=p("t_market_id"),
-        account_id=p("t_account_id"),
-        outcome=p("t_outcome"),
-        shares=p("t_held"),
-        paid_in=p("t_paid_in"),
-        taken_out=p("t_taken_out"),
-    )
-    position = position.on_conflict_do_update(
-        index_elements=[positions.c.market_id, positions.c.account_id, positions.c.outcome],
-        set_={
-            "shares": position.excluded.shares,
-            "paid_in": positions.c.paid_in + position.excluded.paid_in,
-            "taken_out": positions.c.taken_out + position.excluded.taken_out,
-        },
-    )
-    market = (
-        sa.update(markets)
-        .where(markets.c.id == p("t_market_id"))
-        .values(
-            shares=p("t_market_shares", type_=markets.c.shares.type),
-            volume=markets.c.volume + p("t_points"),
-            trade_count=markets.c.trade_count + sa.literal_column("1"),
-        )
-    )
-    trade = sa.insert(trades).values(
-        guild_id=p("t_guild_id"),
-        market_id=p("t_market_id"),
-        account_id=p("t_account_id"),
-        user_id=p("t_user_id"),
-        outcome=p("t_outcome"),
-        side=p("t_side"),
-        points=p("t_points"),
-        shares=p("t_micro"),
-        prices_after=p("t_prices_after", type_=trades.c.prices_after.type),
-        interaction_id=p("t_interaction_id"),
-        created_at=p("t_now"),
-    )
-    member = (
-        sa.update(accounts)
-        .where(accounts.c.id == p("t_account_id"))
-        .values(balance=accounts.c.balance + p("t_member_delta"))
-    )
-    pool = (
-        sa.update(accounts)
-        .where(accounts.c.id == p("t_pool_id"))
-        .values(balance=accounts.c.balance - p("t_member_delta"))
-    )
-    transfer = sa.insert(transfers).values(
-        guild_id=p("t_guild_id"),
-        debit_account_id=p("t_debit"),
-        credit_account_id=p("t_credit"),
-        amount=p("t_points"),
-        reason=p("t_reason"),
-        market_id=p("t_market_id"),
-        interaction_id=p("t_interaction_id"),
-        created_at=p("t_now"),
-    )
-    audit_row = sa.insert(audit_events).values(
-        guild_id=p("t_guild_id"),
-        actor_id=p("t_user_id"),
-        action=p("t_action"),
-        market_id=p("t_market_id"),
-        details=p("t_details", type_=audit_events.c.details.type),
-        interaction_id=p("t_interaction_id"),
-        created_at=p("t_now"),
-    )
-    return position, market, trade, member, pool, transfer, audit_row
+Filled = TradeReceipt | HunchError | AccountMissing
 
 
-def _stage_trade(
-    uow: UnitOfWork,
-    actor: Actor,
-    market: Any,
-    member: Any,
-    position: Any,
-    result: lmsr.TradeResult,
-    side: str,
-) -> int:
-    """Stage every write of a trade (one transfer, balanced); return the member's micro-shares after it."""
-    buying = side == "buy"
-    micro = to_micro(result.shares)
-    held = (position["shares"] if position else 0) + (micro if buying else -micro)
-    pool = market["pool_account_id"]
-    params = {
-        "t_market_id": market["id"],
-        "t_account_id": member["id"],
-        "t_pool_id": pool,
-        "t_guild_id": actor.guild_id,
-        "t_user_id": actor.user_id,
-        "t_interaction_id": actor.interaction_id,
-        "t_now": uow.now,
-        "t_outcome": result.outcome,
-        "t_held": held,
-        "t_paid_in": result.points if buying else 0,
-        "t_taken_out": 0 if buying else result.points,
-        "t_market_shares": [to_micro(q) for q in result.state.shares],
-        "t_points": result.points,
-        "t_side": side,
-        "t_micro": micro,
-        "t_prices_after": [str(p) for p in lmsr.prices(result.state)],
-        "t_member_delta": -result.points if buying else result.points,
-        "t_debit": member["id"] if buying else pool,
-        "t_credit": pool if buying else member["id"],
-        "t_reason": "stake" if buying else "sale",
-        "t_action": f"trade.{side}",
-        "t_details": {
-            "number": market["number"],
-            "outcome": result.outcome,
-            "points": result.points,
-            "shares": str(result.shares),
-        },
-    }
-    for statement in _trade_writes("postgresql" if uow.is_postgres else "sqlite"):
-        uow.stage_prepared(statement, params)
-    return held
+@dataclass
+class _Book:
+    """The market and its traders as this batch has left them so far."""
 
-
-def _receipt(market: Any, guild: Any, side: str, result: lmsr.TradeResult, held: int, balance: int) -> TradeReceipt:
-    after = dict(market) | {
-        "shares": [to_micro(q) for q in result.state.shares],
-        "volume": market["volume"] + result.points,
-        "trade_count": market["trade_count"] + 1,
-    }
-    return TradeReceipt(
-        market=market_view(after, guild["currency_name"]),
-        side=side,
-        outcome=result.outcome,
-        points=result.points,
-        shares=result.shares,
-        probability_before=result.price_before,
-        probability_after=result.price_after,
-        shares_held=from_micro(held),
-        balance=balance,
-        currency=guild["currency_name"],
-    )
+    market: Any
+    state: lmsr.MarketState
+    accounts: dict[int, int]  # user id -> account id
+    balances: dict[int, int]  # account id -> balance
+    held: dict[tuple[int, int], int]  # (account id, outcome) -> micro-shares
+    volume: int
+    trade_count: int
+    fills: list[dict[str, Any]] = field(default_factory=list)
 
 
 async def buy(uow: UnitOfWork, actor: Actor, number: int, outcome: int | str, amount: int | None) -> TradeReceipt:
     """Stake `amount` points on `outcome` (index or label; `None` stakes everything, up to the maximum)."""
-    market, member, position, outcome = await _locked(uow, actor, number, outcome)
-    if amount is None:
-        amount = min(member["balance"], market["max_stake"])
-        if amount < 1:
-            raise InsufficientBalance("You have no points to stake.")
-    if amount > member["balance"]:
-        raise InsufficientBalance(f"You only have {member['balance']:,} {market['currency_name']}, not {amount:,}.")
-    result = lmsr.buy(market_state(market, uow.now), outcome, amount, max_points=market["max_stake"])
-    held = _stage_trade(uow, actor, market, member, position, result, "buy")
-    return _receipt(market, market, "buy", result, held, member["balance"] - amount)
+    return _one(await trade(uow, [Order(actor, "buy", number, outcome, amount=amount)], record=False))
 
 
 async def sell(uow: UnitOfWork, actor: Actor, number: int, outcome: int | str, shares: Decimal | None) -> TradeReceipt:
     """Sell `shares` of `outcome` (index or label) back to the market (`None` sells all the member holds)."""
-    market, member, position, outcome = await _locked(uow, actor, number, outcome)
-    held = from_micro(position["shares"]) if position else Decimal(0)
-    if held <= 0:
-        raise NotFound(f"You hold no shares of {market['outcomes'][outcome]} in market #{number}.")
-    result = lmsr.sell(market_state(market, uow.now), outcome, held if shares is None else shares, held=held)
-    left = _stage_trade(uow, actor, market, member, position, result, "sell")
-    return _receipt(market, market, "sell", result, left, member["balance"] + result.points)
+    return _one(await trade(uow, [Order(actor, "sell", number, outcome, shares=shares)], record=False))
+
+
+def _one(filled: list[Filled]) -> TradeReceipt:
+    if isinstance(filled[0], Exception):
+        raise filled[0]
+    return filled[0]
+
+
+async def trade(uow: UnitOfWork, orders: Sequence[Order], *, record: bool = True) -> list[Filled]:
+    """Apply `orders` (all on one market) in order; one result per order, in the same order.
+
+    With `record`, each order's interaction is checked first (an interaction already applied gets its
+    recorded receipt) and each filled order is recorded with its receipt in the same transaction.
+    A member with no account yet gets `AccountMissing`: their account is opened apart (see `execute`).
+    """
+    guild_id, number = orders[0].actor.guild_id, orders[0].number
+    if any(o.actor.guild_id != guild_id or o.number != number for o in orders):
+        raise ValueError("a batch of orders is for one market")
+    filled: list[Filled | None] = [None] * len(orders)
+    if record:
+        await _replay(uow, orders, filled)
+    live = [i for i, f in enumerate(filled) if f is None]
+    if not live:
+        return [f for f in filled if f is not None]
+    book = await _lock(uow, guild_id, number, {orders[i].actor.user_id for i in live})
+    if book is None:  # no market, or none of these members has an account yet
+        params = {"lock_guild_id": guild_id, "lock_number": number}
+        if await uow.conn.scalar(sql.MARKET_EXISTS, params) is None:
+            missing = NotFound(f"There is no market #{number} in this server.")
+            return [f if f is not None else missing for f in filled]
+        return [
+            f if f is not None else AccountMissing(guild_id, o.actor.user_id)
+            for f, o in zip(filled, orders, strict=True)
+        ]
+    done: dict[int, TradeReceipt] = {}  # the same interaction twice in one batch applies once
+    for i in live:
+        order = orders[i]
+        key = order.actor.interaction_id
+        if key is not None and key in done:
+            filled[i] = done[key]
+        elif order.actor.user_id not in book.accounts:
+            filled[i] = AccountMissing(guild_id, order.actor.user_id)
+        else:
+            try:
+                receipt = _fill(uow, book, order, record)
+            except HunchError as error:
+                filled[i] = error
+            else:
+                filled[i] = receipt
+                if key is not None:
+                    done[key] = receipt
+    if book.fills:
+        _stage(uow, book, record)
+    return [f for f in filled if f is not None]
+
+
+async def _replay(uow: UnitOfWork, orders: Sequence[Order], filled: list[Filled | None]) -> None:
+    keys = [o.actor.interaction_id for o in orders if o.actor.interaction_id is not None]
+    if not keys:
+        return
+    rows = await uow.conn.execute(sql.recorded(uow.database.dialect), {"recorded_ids": keys})
+    stored = {int(key): result for key, result in rows}
+    for i, order in enumerate(orders):
+        if order.actor.interaction_id in stored:
+            filled[i] = TradeReceipt.model_validate(stored[order.actor.interaction_id])
+
+
+async def _lock(uow: UnitOfWork, guild_id: int, number: int, user_ids: set[int]) -> _Book | None:
+    """Lock the market, then the members' accounts, with their positions in the market: one round trip
+    while none of them traded elsewhere meanwhile, two when one did. `None` when no row matched (no
+    market, or none of these members has an account)."""
+    dialect = uow.database.dialect
+    params = {"lock_guild_id": guild_id, "lock_number": number, "lock_user_ids": sorted(user_ids)}
+    rows = (await uow.conn.execute(sql.lock(dialect), params)).mappings().all()
+    if not rows:
+        return None
+    market = rows[0]
+    accounts = {int(r["member_user_id"]): int(r["account_id"]) for r in rows}
+    balances = {int(r["account_id"]): int(r["member_balance"]) for r in rows}
+    held = {
+        (int(r["account_id"]), int(r["held_outcome"])): int(r["held_shares"])
+        for r in rows
+        if r["held_outcome"] is not None
+    }
+    if uow.is_postgres and any(r["locked_version"] != r["seen_version"] for r in rows):
+        fresh = await uow.conn.execute(
+            sql.positions_of(dialect), {"held_market_id": market["id"], "held_account_ids": sorted(balances)}
+        )
+        held = {(int(a), int(o)): int(s) for a, o, s in fresh}
+    return _Book(
+        market=market,
+        state=market_state(market, uow.now),
+        accounts=accounts,
+        balances=balances,
+        held=held,
+        volume=int(market["volume"]),
+        trade_count=int(market["trade_count"]),
+    )
+
+
+def _fill(uow: UnitOfWork, book: _Book, order: Order, record: bool) -> TradeReceipt:
+    """Run one order through the market maker against the book; update the book and note the writes."""
+    market = book.market
+    account = book.accounts[order.actor.user_id]
+    balance = book.balances[account]
+    index = outcome_index(list(market["outcomes"]), order.outcome)
+    held_micro = book.held.get((account, index), 0)
+    buying = order.side == "buy"
+    if buying:
+        amount = order.amount
+        if amount is None:
+            amount = min(balance, market["max_stake"])
+            if amount < 1:
+                raise InsufficientBalance("You have no points to stake.")
+        if amount > balance:
+            raise InsufficientBalance(f"You only have {balance:,} {market['currency_name']}, not {amount:,}.")
+        result = lmsr.buy(book.state, index, amount, max_points=market["max_stake"])
+    else:
+        held = from_micro(held_micro)
+        if held <= 0:
+            raise NotFound(f"You hold no shares of {market['outcomes'][index]} in market #{order.number}.")
+        result = lmsr.sell(book.state, index, held if order.shares is None else order.shares, held=held)
+
+    micro = to_micro(result.shares)
+    held_after = held_micro + (micro if buying else -micro)
+    delta = -result.points if buying else result.points
+    book.state = result.state
+    book.balances[account] = balance + delta
+    book.held[(account, index)] = held_after
+    book.volume += result.points
+    book.trade_count += 1
+    market_shares = [to_micro(q) for q in result.state.shares]
+    receipt = TradeReceipt(
+        market=market_view(
+            dict(market) | {"shares": market_shares, "volume": book.volume, "trade_count": book.trade_count},
+            market["currency_name"],
+        ),
+        side=order.side,
+        outcome=index,
+        points=result.points,
+        shares=result.shares,
+        probability_before=result.price_before,
+        probability_after=result.price_after,
+        shares_held=from_micro(held_after),
+        balance=balance + delta,
+        currency=market["currency_name"],
+    )
+    pool = market["pool_account_id"]
+    actor = order.actor
+    book.fills.append(
+        {
+            "t_market_id": market["id"],
+            "t_account_id": account,
+            "t_pool_id": pool,
+            "t_guild_id": actor.guild_id,
+            "t_user_id": actor.user_id,
+            "t_interaction_id": actor.interaction_id,
+            "t_now": uow.now,
+            "t_outcome": index,
+            "t_held": held_after,
+            "t_paid_in": result.points if buying else 0,
+            "t_taken_out": 0 if buying else result.points,
+            "t_market_shares": market_shares,
+            "t_points": result.points,
+            "t_side": order.side,
+            "t_micro": micro,
+            "t_prices_after": [str(p) for p in lmsr.prices(result.state)],
+            "t_member_delta": delta,
+            "t_debit": account if buying else pool,
+            "t_credit": pool if buying else account,
+            "t_reason": "stake" if buying else "sale",
+            "t_action": order.action,
+            "t_details": {
+                "number": market["number"],
+                "outcome": index,
+                "points": result.points,
+                "shares": str(result.shares),
+            },
+            "t_result": receipt.model_dump(mode="json") if record and actor.interaction_id is not None else None,
+        }
+    )
+    return receipt
+
+
+def _stage(uow: UnitOfWork, book: _Book, record: bool) -> None:
+    """Stage every write of the batch's filled orders (each one transfer, balanced)."""
+    fills = book.fills
+    if not uow.is_postgres:
+        position, market, trade_row, member, pool, transfer, audit_row, record_row = sql.row_writes()
+        for params in fills:
+            for statement in (position, market, trade_row, member, pool, transfer, audit_row):
+                uow.stage_prepared(statement, params)
+            if params["t_result"] is not None:
+                uow.stage_prepared(record_row, params)
+        return
+    # One row per position and per account touched, however many of the batch's orders touched it.
+    positions: dict[tuple[int, int], list[int]] = {}
+    deltas: dict[int, int] = {}
+    for f in fills:
+        row = positions.setdefault((f["t_account_id"], f["t_outcome"]), [0, 0, 0])
+        row[0] = f["t_held"]
+        row[1] += f["t_paid_in"]
+        row[2] += f["t_taken_out"]
+        deltas[f["t_account_id"]] = deltas.get(f["t_account_id"], 0) + f["t_member_delta"]
+        deltas[f["t_pool_id"]] = deltas.get(f["t_pool_id"], 0) - f["t_member_delta"]
+    recorded = [f for f in fills if f["t_result"] is not None]
+    last = fills[-1]
+    params = {
+        "b_market_id": last["t_market_id"],
+        "b_guild_id": last["t_guild_id"],
+        "b_now": uow.now,
+        "b_pos_account": [a for a, _ in positions],
+        "b_pos_outcome": [o for _, o in positions],
+        "b_pos_shares": [v[0] for v in positions.values()],
+        "b_pos_paid_in": [v[1] for v in positions.values()],
+        "b_pos_taken_out": [v[2] for v in positions.values()],
+        "b_market_shares": last["t_market_shares"],
+        "b_volume": sum(f["t_points"] for f in fills),
+        "b_count": len(fills),
+        "b_account": [f["t_account_id"] for f in fills],
+        "b_user": [f["t_user_id"] for f in fills],
+        "b_outcome": [f["t_outcome"] for f in fills],
+        "b_side": [f["t_side"] for f in fills],
+        "b_points": [f["t_points"] for f in fills],
+        "b_micro": [f["t_micro"] for f in fills],
+        "b_prices_after": [json.dumps(f["t_prices_after"]) for f in fills],
+        "b_interaction": [f["t_interaction_id"] for f in fills],
+        "b_balance_account": sorted(deltas),
+        "b_balance_delta": [deltas[a] for a in sorted(deltas)],
+        "b_debit": [f["t_debit"] for f in fills],
+        "b_credit": [f["t_credit"] for f in fills],
+        "b_reason": [f["t_reason"] for f in fills],
+        "b_action": [f["t_action"] for f in fills],
+        "b_details": [json.dumps(f["t_details"]) for f in fills],
+        "b_record_id": [f["t_interaction_id"] for f in recorded],
+        "b_record_user": [f["t_user_id"] for f in recorded],
+        "b_record_action": [f["t_action"] for f in recorded],
+        "b_record_result": [json.dumps(f["t_result"]) for f in recorded],
+    }
+    statements = sql.batch_writes()
+    for statement in statements if recorded else statements[:-1]:
+        uow.stage_prepared(statement, params)
