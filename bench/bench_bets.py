@@ -224,7 +224,7 @@ async def main_async(args: argparse.Namespace) -> None:
     )
     if first:
         print(
-            f"  of which members' first bets (account opened): {len(first)}, p50 {percentile(first, 0.5) * 1000:.1f} ms,"
+            f"  of which members' first bets: {len(first)}, p50 {percentile(first, 0.5) * 1000:.1f} ms,"
             f" p99 {percentile(first, 0.99) * 1000:.1f} ms"
         )
     print(f"  verify-ledger: {verify.stdout.strip()}")

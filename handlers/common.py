@@ -39,13 +39,9 @@ async def run(
     action: str,
     result_type: type[R],
     work: Callable[[UnitOfWork], Awaitable[R]],
-    *,
-    needs_account: bool = False,
 ) -> R:
     """A state-changing use case, applied once per interaction."""
-    return await service.execute(
-        ctx.hunch.database, actor(ctx), action, result_type, work, clock=ctx.hunch.clock, needs_account=needs_account
-    )
+    return await service.execute(ctx.hunch.database, actor(ctx), action, result_type, work, clock=ctx.hunch.clock)
 
 
 async def read(ctx: Context, work: Callable[[UnitOfWork], Awaitable[Any]]) -> Any:

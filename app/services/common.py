@@ -304,14 +304,7 @@ _OPEN_ACCOUNT = _open_account_statement()
 
 # -- idempotent execution ---------------------------------------------------------------------------------
 
-_RECORD_AND_ACCOUNT = sa.select(
-    sa.select(interaction_records.c.result)
-    .where(interaction_records.c.id == sa.bindparam("record_id"))
-    .scalar_subquery(),
-    sa.select(accounts.c.id)
-    .where(accounts.c.guild_id == sa.bindparam("record_guild_id"), accounts.c.user_id == sa.bindparam("record_user_id"))
-    .scalar_subquery(),
-)
+_RECORDED = sa.select(interaction_records.c.result).where(interaction_records.c.id == sa.bindparam("record_id"))
 
 _RECORD_INSERT = sa.insert(interaction_records).values(
     id=sa.bindparam("record_id"),
@@ -331,29 +324,21 @@ async def execute(
     work: Callable[[UnitOfWork], Awaitable[R]],
     *,
     clock: Callable[..., Any] | None = None,
-    needs_account: bool = False,
 ) -> R:
     """Run a state-changing use case once per Discord interaction.
 
     The outcome is recorded under the interaction id in the same transaction as its effects, so a
-    redelivered interaction gets the recorded answer and applies nothing again. With `needs_account`,
-    a member's first request opens their account in a transaction of its own before the use case runs.
+    redelivered interaction gets the recorded answer and applies nothing again. A use case that finds
+    the member has no account yet raises `AccountMissing`: the account is opened in a transaction of its
+    own and the use case runs again.
     """
     key = actor.interaction_id
 
     async def attempt(uow: UnitOfWork) -> R:
-        # One read before any lock: was this interaction already applied, and has the member an account?
-        stored, account = (
-            await uow.conn.execute(
-                _RECORD_AND_ACCOUNT,
-                {"record_id": key or 0, "record_guild_id": actor.guild_id, "record_user_id": actor.user_id},
-            )
-        ).one()
+        # One read before any lock: was this interaction already applied?
+        stored = await uow.conn.scalar(_RECORDED, {"record_id": key or 0}) if key is not None else None
         if stored is not None:
             return result_type.model_validate(stored)
-        if account is None and needs_account:
-            # Its own short transaction first, so the use case never holds the guild's house row.
-            await open_member_account(uow, actor.guild_id, actor.user_id, key)
         result = await work(uow)
         if key is not None:
             uow.stage_prepared(

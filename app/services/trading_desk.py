@@ -15,54 +15,26 @@ between them, the market row's lock orders the batches as it orders single trade
 First-time traders' accounts are opened the same way, in batches per guild (each opening takes the
 guild's house row, which pays the starting grant), before their orders join the market's line: the
 market's transaction never holds the house row.
-
-No background task: the first order on an idle line leads (runs the batch) and, when its own batch is
-done, hands the lead to the first order still waiting.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections import deque
-from collections.abc import Awaitable, Callable, Hashable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
 
-from app.errors import Unavailable
 from app.persistence.database import Database
 from app.persistence.unit_of_work import UnitOfWork, run_transaction, utcnow
+from app.services.batching import BatchLines
 from app.services.common import AccountMissing, accounts, open_member_accounts
 from app.services.trading import Filled, Order, trade
 from app.services.views import TradeReceipt
 
-logger = logging.getLogger("hunch.trading")
 MAX_BATCH = 64
 MAX_KNOWN_MEMBERS = 100_000
-
-Apply = Callable[[list[Any]], Awaitable[Sequence[Any]]]
-_UNSETTLED: Any = object()
-
-
-@dataclass(eq=False)
-class _Ticket:
-    item: Any
-    wake: asyncio.Future[None]  # done when the item is settled, or when it is its turn to lead
-    result: Any = _UNSETTLED  # its result, or its error
-
-    @property
-    def settled(self) -> bool:
-        return self.result is not _UNSETTLED
-
-
-@dataclass(eq=False)
-class _Line:
-    waiting: deque[_Ticket] = field(default_factory=deque)
-    busy: bool = False
 
 
 class TradingDesk:
@@ -71,8 +43,7 @@ class TradingDesk:
     ) -> None:
         self.database = database
         self.clock = clock
-        self.max_batch = max_batch
-        self._lines: dict[Hashable, _Line] = {}
+        self._lines = BatchLines(max_batch)
         # Members known to have an account (accounts are never deleted): their trades skip the check.
         self._members: set[tuple[int, int]] = set()
 
@@ -83,16 +54,16 @@ class TradingDesk:
         if member not in self._members:
             await self._open_account(order)
         try:
-            return _receipt(await self._in_line(("market", actor.guild_id, order.number), order, self._apply))
+            return _receipt(await self._lines.submit(("market", actor.guild_id, order.number), order, self._apply))
         except AccountMissing:  # the account we knew of is gone (a test reset the database)
             self._members.discard(member)
             await self._open_account(order)
-        return _receipt(await self._in_line(("market", actor.guild_id, order.number), order, self._apply))
+        return _receipt(await self._lines.submit(("market", actor.guild_id, order.number), order, self._apply))
 
     async def _open_account(self, order: Order) -> None:
         actor = order.actor
         opening = (actor.user_id, actor.interaction_id)
-        await self._in_line(("accounts", actor.guild_id), opening, partial(self._open, actor.guild_id))
+        await self._lines.submit(("accounts", actor.guild_id), opening, partial(self._open, actor.guild_id))
         self._know((actor.guild_id, actor.user_id))
 
     def _know(self, member: tuple[int, int]) -> None:
@@ -124,78 +95,6 @@ class TradingDesk:
 
         await run_transaction(self.database, open_accounts, clock=self.clock, retry_integrity=True)
         return [None] * len(members)
-
-    async def _in_line(self, key: Hashable, item: Any, apply: Apply) -> Any:
-        """Queue `item` on line `key`; run batches of the line's items through `apply` while leading."""
-        line = self._lines.get(key)
-        if line is None:
-            line = self._lines[key] = _Line()
-        ticket = _Ticket(item, asyncio.get_running_loop().create_future())
-        line.waiting.append(ticket)
-        if line.busy:
-            try:
-                await ticket.wake
-            except asyncio.CancelledError:
-                self._abandon(key, line, ticket)
-                raise
-            if ticket.settled:
-                return _unwrap(ticket.result)
-        line.busy = True
-        try:
-            # This ticket is first in line: it goes in the next batch.
-            batch = [line.waiting.popleft() for _ in range(min(self.max_batch, len(line.waiting)))]
-            await _settle(batch, apply)
-        finally:
-            self._pass_lead(key, line)
-        return _unwrap(ticket.result)
-
-    def _pass_lead(self, key: Hashable, line: _Line) -> None:
-        while line.waiting:
-            nxt = line.waiting[0]
-            if not nxt.settled:
-                if not nxt.wake.done():
-                    nxt.wake.set_result(None)
-                return
-            line.waiting.popleft()
-        line.busy = False
-        if self._lines.get(key) is line:
-            del self._lines[key]
-
-    def _abandon(self, key: Hashable, line: _Line, ticket: _Ticket) -> None:
-        """A waiting item was cancelled: leave the line, and pass the lead on if it had just been handed it."""
-        handed_lead = bool(line.waiting) and line.waiting[0] is ticket and ticket.wake.done()
-        if ticket in line.waiting:
-            line.waiting.remove(ticket)
-        if handed_lead:
-            self._pass_lead(key, line)
-
-
-async def _settle(batch: list[_Ticket], apply: Apply) -> None:
-    """Apply the batch and give every ticket its result, whatever happens."""
-    try:
-        results = await apply([t.item for t in batch])
-        for ticket, result in zip(batch, results, strict=True):
-            _resolve(ticket, result)
-    except Exception as error:  # the whole transaction failed: nothing of it applied
-        for ticket in batch:
-            _resolve(ticket, error)
-    except BaseException:  # cancelled: the commit may or may not have reached the database
-        for ticket in batch:
-            _resolve(ticket, Unavailable("Your trade was interrupted: check /portfolio to see if it went through."))
-        raise
-
-
-def _resolve(ticket: _Ticket, result: Any) -> None:
-    if not ticket.settled:
-        ticket.result = result
-        if not ticket.wake.done():
-            ticket.wake.set_result(None)
-
-
-def _unwrap(result: Any) -> Any:
-    if isinstance(result, BaseException):
-        raise result
-    return result
 
 
 def _receipt(result: Any) -> TradeReceipt:

@@ -1,4 +1,7 @@
-"""Concurrency and fault tests on a real Postgres: storms of requests at once, each its own transaction.
+"""Concurrency and fault tests on a real Postgres: storms of requests at once.
+
+Trades go through trading desks as in production: three desks stand for three app processes, so orders
+are batched within a desk and race for the market's lock between desks.
 
 Every test ends by proving the books balance. Deadlocks are retried by `run_transaction`, so a test that
 must show the lock order is right counts the deadlocks it saw (there must be none).
@@ -8,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import weakref
 from collections import Counter
 from collections.abc import Awaitable, Iterator
 from decimal import Decimal
@@ -25,6 +29,7 @@ from app.persistence.database import Database
 from app.persistence.unit_of_work import UnitOfWork
 from app.services import markets, trading, wallet
 from app.services.common import Actor, accounts, interaction_records, transfers
+from app.services.trading_desk import TradingDesk
 from app.services.views import DailyClaim, GiftReceipt, MarketView, Settlement, TradeReceipt
 from app.settings import normalise_database_url
 from models.tables import Trade
@@ -57,14 +62,21 @@ async def create(database: Database, liquidity: int = 1000, outcomes: int = 2) -
     return await act(database, CREATOR, MarketView, lambda uow: markets.create_market(uow, CREATOR, cmd))
 
 
+_desks: weakref.WeakKeyDictionary[Database, list[TradingDesk]] = weakref.WeakKeyDictionary()
+
+
+def desk(database: Database) -> TradingDesk:
+    """One of three desks (three app processes) on this database, picked at random."""
+    return random.choice(_desks.setdefault(database, [TradingDesk(database) for _ in range(3)]))
+
+
 async def buy(database: Database, who: Actor, number: int, outcome: int, amount: int | None) -> TradeReceipt:
     actor = who if who.interaction_id else fresh(who)
-    return await act(database, actor, TradeReceipt, lambda uow: trading.buy(uow, actor, number, outcome, amount))
+    return await desk(database).trade(trading.Order(actor, "buy", number, outcome, amount=amount))
 
 
 async def sell(database: Database, who: Actor, number: int, outcome: int, shares: Decimal | None) -> TradeReceipt:
-    actor = fresh(who)
-    return await act(database, actor, TradeReceipt, lambda uow: trading.sell(uow, actor, number, outcome, shares))
+    return await desk(database).trade(trading.Order(fresh(who), "sell", number, outcome, shares=shares))
 
 
 async def give(database: Database, who: Actor, to: int, amount: int) -> GiftReceipt:

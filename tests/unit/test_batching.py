@@ -1,0 +1,148 @@
+"""The batching lines alone, with a fake `apply`: who leads, what goes together, and that nobody hangs."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from app.errors import Unavailable
+from app.services.batching import BatchLines
+
+
+class Recorder:
+    def __init__(self, delay: float = 0.01) -> None:
+        self.batches: list[list[Any]] = []
+        self.delay = delay
+        self.gate: asyncio.Event | None = None
+
+    async def apply(self, items: list[Any]) -> Sequence[Any]:
+        self.batches.append(list(items))
+        if self.gate is not None:
+            await self.gate.wait()
+        await asyncio.sleep(self.delay)
+        return [ValueError(f"bad {i}") if isinstance(i, int) and i < 0 else i * 10 for i in items]
+
+
+async def test_a_lone_item_goes_at_once_and_later_arrivals_go_together() -> None:
+    lines, rec = BatchLines(max_batch=100), Recorder()
+    first = asyncio.create_task(lines.submit("m", 1, rec.apply))
+    await asyncio.sleep(0)  # the first is in flight
+    rest = [asyncio.create_task(lines.submit("m", i, rec.apply)) for i in range(2, 8)]
+    assert await asyncio.gather(first, *rest) == [10, 20, 30, 40, 50, 60, 70]
+    assert rec.batches == [[1], [2, 3, 4, 5, 6, 7]]
+
+
+async def test_batches_are_capped_and_keep_arrival_order() -> None:
+    lines, rec = BatchLines(max_batch=3), Recorder()
+    tasks = [asyncio.create_task(lines.submit("m", i, rec.apply)) for i in range(1, 9)]
+    assert await asyncio.gather(*tasks) == [i * 10 for i in range(1, 9)]
+    assert rec.batches == [[1], [2, 3, 4], [5, 6, 7], [8]]
+
+
+async def test_lines_are_independent() -> None:
+    lines, rec = BatchLines(max_batch=10), Recorder()
+    rec.gate = asyncio.Event()
+    held = asyncio.create_task(lines.submit("a", 1, rec.apply))
+    await asyncio.sleep(0)
+    other = Recorder()
+    assert await lines.submit("b", 2, other.apply) == 20  # line b does not wait for line a
+    rec.gate.set()
+    assert await held == 10
+
+
+async def test_an_item_error_is_its_own_and_a_batch_failure_is_everyones() -> None:
+    lines, rec = BatchLines(max_batch=10), Recorder()
+    first = asyncio.create_task(lines.submit("m", 1, rec.apply))
+    await asyncio.sleep(0)
+    results = await asyncio.gather(
+        first, *(lines.submit("m", i, rec.apply) for i in (2, -3, 4)), return_exceptions=True
+    )
+    assert results[:2] == [10, 20] and isinstance(results[2], ValueError) and results[3] == 40
+
+    async def broken(items: list[Any]) -> Sequence[Any]:
+        await asyncio.sleep(0.01)
+        raise RuntimeError("the database went away")
+
+    first = asyncio.create_task(lines.submit("m", 1, rec.apply))
+    await asyncio.sleep(0)
+    failed = await asyncio.gather(*(lines.submit("m", i, broken) for i in (5, 6)), return_exceptions=True)
+    assert await first == 10
+    assert all(isinstance(f, RuntimeError) for f in failed)
+    assert await lines.submit("m", 7, rec.apply) == 70  # the line still works
+
+
+async def test_a_cancelled_waiter_does_not_stall_the_line() -> None:
+    lines, rec = BatchLines(max_batch=10), Recorder()
+    rec.gate = asyncio.Event()
+    leader = asyncio.create_task(lines.submit("m", 1, rec.apply))
+    await asyncio.sleep(0)
+    waiter = asyncio.create_task(lines.submit("m", 2, rec.apply))
+    behind = asyncio.create_task(lines.submit("m", 3, rec.apply))
+    await asyncio.sleep(0)
+    waiter.cancel()
+    rec.gate.set()
+    assert await leader == 10 and await asyncio.wait_for(behind, 1) == 30
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert rec.batches == [[1], [3]]
+
+
+async def test_a_waiter_cancelled_just_as_it_was_handed_the_lead_passes_it_on() -> None:
+    lines, rec = BatchLines(max_batch=1), Recorder(delay=0)
+    rec.gate = asyncio.Event()
+    leader = asyncio.create_task(lines.submit("m", 1, rec.apply))
+    await asyncio.sleep(0)
+    waiter = asyncio.create_task(lines.submit("m", 2, rec.apply))
+    behind = asyncio.create_task(lines.submit("m", 3, rec.apply))
+    await asyncio.sleep(0)
+    pass_lead = lines._pass_lead
+
+    def and_cancel_the_new_leader(*args: Any) -> None:
+        pass_lead(*args)
+        if not waiter.done():
+            waiter.cancel()  # handed the lead, cancelled before it could run
+
+    lines._pass_lead = and_cancel_the_new_leader  # type: ignore[method-assign]
+    rec.gate.set()
+    assert await leader == 10
+    assert await asyncio.wait_for(behind, 1) == 30
+    assert waiter.cancelled()
+    assert rec.batches == [[1], [3]]
+
+
+async def test_a_leader_cancelled_mid_batch_fails_its_batch_clearly_and_the_line_goes_on() -> None:
+    lines, rec = BatchLines(max_batch=10), Recorder()
+    rec.gate = asyncio.Event()
+    leader = asyncio.create_task(lines.submit("m", 1, rec.apply))
+    await asyncio.sleep(0)
+    follower = asyncio.create_task(lines.submit("m", 2, rec.apply))
+    await asyncio.sleep(0)
+    leader.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await leader
+    rec.gate.set()
+    assert await asyncio.wait_for(follower, 1) == 20  # the follower led the next batch
+    # The others in a batch whose leader was cancelled get Unavailable (the batch may or may not have
+    # applied), never silence.
+    stuck = asyncio.Event()
+
+    async def slow(items: list[Any]) -> Sequence[Any]:
+        if 4 in items:
+            await stuck.wait()
+        return [i * 10 for i in items]
+
+    rec.gate = asyncio.Event()
+    first = asyncio.create_task(lines.submit("m", 3, rec.apply))
+    await asyncio.sleep(0)
+    second = asyncio.create_task(lines.submit("m", 4, slow))  # will lead the batch [4, 5]
+    caught = asyncio.create_task(lines.submit("m", 5, slow))
+    await asyncio.sleep(0)
+    rec.gate.set()
+    assert await first == 30
+    await asyncio.sleep(0.01)  # batch [4, 5] is in flight, stuck
+    second.cancel()
+    with pytest.raises(Unavailable, match="interrupted"):
+        await asyncio.wait_for(caught, 1)
