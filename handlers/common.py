@@ -94,13 +94,12 @@ async def check_rate(ctx: Context, kind: str) -> None:
                 Limit(settings.market_create_rate_limit, settings.market_create_rate_window_seconds),
             )
         ]
-    for key, limit in checks:
-        try:
-            decision = await ctx.hunch.rate_limiter.hit(key, limit)
-        except Exception:
-            # A limiter outage must not stop trading: fail open, loudly.
-            logger.warning("rate limiter unavailable; allowing %s", key, exc_info=True)
-            return
-        if not decision.allowed:
-            assert decision.retry_at is not None
-            raise RateLimited("Slow down!", decision.retry_at)
+    try:
+        decision = await ctx.hunch.rate_limiter.hit_all(checks)  # all or nothing, in one round trip
+    except Exception:
+        # A limiter outage must not stop trading: fail open, loudly.
+        logger.warning("rate limiter unavailable; allowing %s", ", ".join(key for key, _ in checks), exc_info=True)
+        return
+    if not decision.allowed:
+        assert decision.retry_at is not None
+        raise RateLimited("Slow down!", decision.retry_at)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
@@ -54,6 +55,11 @@ class RateLimiter(Protocol):
         this hit and allow it; otherwise refuse it and record nothing."""
         ...
 
+    async def hit_all(self, checks: Sequence[tuple[str, Limit]], *, now: datetime | None = None) -> Decision:
+        """``hit`` on several keys at once, atomically: the hit is recorded on every key if each has
+        room, else on none, and the refusal's ``retry_at`` is when every refusing key has room again."""
+        ...
+
     async def reset(self, key: str) -> None:
         """Forget every hit recorded for ``key``."""
         ...
@@ -80,3 +86,8 @@ def refused(blocking_hit_ms: int, limit: Limit) -> Decision:
 
 
 ALLOWED = Decision(allowed=True, retry_at=None)
+
+
+def latest(refusals: Sequence[Decision]) -> Decision:
+    """The refusal that lasts longest (every refusing key has room again at its ``retry_at``)."""
+    return max(refusals, key=lambda d: d.retry_at or _EPOCH)

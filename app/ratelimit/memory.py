@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import bisect
 import threading
+from collections.abc import Sequence
 from datetime import datetime
 
-from app.ratelimit.base import ALLOWED, Decision, Limit, now_ms, refused
+from app.ratelimit.base import ALLOWED, Decision, Limit, latest, now_ms, refused
 
 
 class MemoryRateLimiter:
@@ -29,19 +30,27 @@ class MemoryRateLimiter:
         self._calls_since_sweep = 0
 
     async def hit(self, key: str, limit: Limit, *, now: datetime | None = None) -> Decision:
+        return await self.hit_all([(key, limit)], now=now)
+
+    async def hit_all(self, checks: Sequence[tuple[str, Limit]], *, now: datetime | None = None) -> Decision:
         at = now_ms(now)
-        window = limit.window_ms
         with self._lock:
             self._maybe_sweep(at)
-            stamps = self._hits.get(key)
-            if stamps is None:
-                stamps = self._hits[key] = []
-            del stamps[: bisect.bisect_right(stamps, at - window)]
-            if len(stamps) < limit.hits:
+            refusals = []
+            for key, limit in checks:
+                stamps = self._hits.get(key)
+                if stamps is None:
+                    stamps = self._hits[key] = []
+                del stamps[: bisect.bisect_right(stamps, at - limit.window_ms)]
+                if len(stamps) >= limit.hits:
+                    refusals.append(refused(stamps[len(stamps) - limit.hits], limit))
+            if refusals:
+                return latest(refusals)
+            for key, limit in checks:
+                stamps = self._hits[key]
                 bisect.insort(stamps, at)  # sorted even if callers pass times out of order
-                self._expires_ms[key] = stamps[-1] + window
-                return ALLOWED
-            return refused(stamps[len(stamps) - limit.hits], limit)
+                self._expires_ms[key] = max(self._expires_ms.get(key, 0), stamps[-1] + limit.window_ms)
+            return ALLOWED
 
     async def reset(self, key: str) -> None:
         with self._lock:

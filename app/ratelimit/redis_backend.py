@@ -8,35 +8,43 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from app.ratelimit.base import ALLOWED, Decision, Limit, now_ms, refused
+from app.ratelimit.base import ALLOWED, Decision, Limit, from_ms, now_ms
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
     from redis.commands.core import AsyncScript
 
-# KEYS[1] sorted set (member = unique hit id, score = hit time in ms)
-# ARGV[1] now (ms)   ARGV[2] now - window (ms)   ARGV[3] window (ms)   ARGV[4] allowed hits
-# ARGV[5] member for this hit
-# Returns {1} when the hit was recorded, or {0, blocking_hit_ms} when refused (nothing recorded):
-# the hit that has to leave the window before another fits (the oldest, when count == limit).
+# KEYS: one sorted set per key (member = unique hit id, score = hit time in ms)
+# ARGV[1] now (ms)   ARGV[2] member for this hit   then for each key i: ARGV[1 + 2i] window (ms),
+# ARGV[2 + 2i] allowed hits
+# Returns {1} when the hit was recorded on every key, or {0, retry_at_ms} when refused (nothing
+# recorded): when every full key's blocking hit (the oldest, when count == limit) has left its window.
 _HIT_SCRIPT = """
-local key = KEYS[1]
 local now = tonumber(ARGV[1])
-local window = tonumber(ARGV[3])
-local limit = tonumber(ARGV[4])
-redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[2])
-local count = redis.call('ZCARD', key)
-if count < limit then
-  redis.call('ZADD', key, ARGV[1], ARGV[5])
+local retry_at = nil
+for i, key in ipairs(KEYS) do
+  local window = tonumber(ARGV[1 + 2 * i])
+  local limit = tonumber(ARGV[2 + 2 * i])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  local count = redis.call('ZCARD', key)
+  if count >= limit then
+    local blocking = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
+    local free_at = tonumber(blocking[2]) + window
+    if retry_at == nil or free_at > retry_at then retry_at = free_at end
+  end
+end
+if retry_at ~= nil then return {0, retry_at} end
+for i, key in ipairs(KEYS) do
+  local window = tonumber(ARGV[1 + 2 * i])
+  redis.call('ZADD', key, ARGV[1], ARGV[2])
   local newest = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
   redis.call('PEXPIRE', key, tonumber(newest[2]) + window - now)
-  return {1}
 end
-local blocking = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
-return {0, tonumber(blocking[2])}
+return {1}
 """
 
 
@@ -57,17 +65,19 @@ class RedisRateLimiter:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def hit(self, key: str, limit: Limit, *, now: datetime | None = None) -> Decision:
+        return await self.hit_all([(key, limit)], now=now)
+
+    async def hit_all(self, checks: Sequence[tuple[str, Limit]], *, now: datetime | None = None) -> Decision:
+        """One round trip, however many keys (in a cluster they must share a hash slot)."""
         at = now_ms(now)
-        window = limit.window_ms
-        member = f"{at}-{secrets.token_hex(8)}"
+        args: list[int | str] = [at, f"{at}-{secrets.token_hex(8)}"]
+        for _, limit in checks:
+            args += [limit.window_ms, limit.hits]
         script = self._ensure_client()[1]
-        result = await script(
-            keys=[self._prefix + key],
-            args=[at, at - window, window, limit.hits, member],
-        )
+        result = await script(keys=[self._prefix + key for key, _ in checks], args=args)
         if int(result[0]) == 1:
             return ALLOWED
-        return refused(int(result[1]), limit)
+        return Decision(allowed=False, retry_at=from_ms(int(result[1])))
 
     async def reset(self, key: str) -> None:
         client = self._ensure_client()[0]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 
@@ -36,7 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from app.ratelimit.base import ALLOWED, Decision, Limit, now_ms, refused
+from app.ratelimit.base import ALLOWED, Decision, Limit, latest, now_ms, refused
 
 logger = logging.getLogger(__name__)
 
@@ -108,26 +108,34 @@ class SqlRateLimiter:
         return self._engine
 
     async def hit(self, key: str, limit: Limit, *, now: datetime | None = None) -> Decision:
+        return await self.hit_all([(key, limit)], now=now)
+
+    async def hit_all(self, checks: Sequence[tuple[str, Limit]], *, now: datetime | None = None) -> Decision:
         at = now_ms(now)
-        window = limit.window_ms
         t = self._table
         async with self._transaction() as conn:
-            if conn.dialect.name == "postgresql":
-                await conn.execute(
-                    select(func.pg_advisory_xact_lock(literal(ADVISORY_LOCK_CLASS, Integer()), func.hashtext(key)))
+            refusals = []
+            # Keys locked in one order, so two callers with overlapping keys cannot deadlock.
+            for key, limit in sorted(checks, key=lambda check: check[0]):
+                if conn.dialect.name == "postgresql":
+                    await conn.execute(
+                        select(func.pg_advisory_xact_lock(literal(ADVISORY_LOCK_CLASS, Integer()), func.hashtext(key)))
+                    )
+                # On SQLite this DELETE is also what takes the write lock, before anything is read.
+                await conn.execute(delete(t).where(t.c.key == key, t.c.hit_at_ms <= at - limit.window_ms))
+                stamps = (
+                    (await conn.execute(select(t.c.hit_at_ms).where(t.c.key == key).order_by(t.c.hit_at_ms)))
+                    .scalars()
+                    .all()
                 )
-            # On SQLite this DELETE is also what takes the write lock, before anything is read.
-            await conn.execute(delete(t).where(t.c.key == key, t.c.hit_at_ms <= at - window))
-            stamps = (
-                (await conn.execute(select(t.c.hit_at_ms).where(t.c.key == key).order_by(t.c.hit_at_ms)))
-                .scalars()
-                .all()
-            )
-            if len(stamps) < limit.hits:
-                await conn.execute(insert(t).values(key=key, hit_at_ms=at, expires_at_ms=at + window))
-                decision = ALLOWED
+                if len(stamps) >= limit.hits:
+                    refusals.append(refused(stamps[len(stamps) - limit.hits], limit))
+            if refusals:
+                decision = latest(refusals)
             else:
-                decision = refused(stamps[len(stamps) - limit.hits], limit)
+                for key, limit in checks:
+                    await conn.execute(insert(t).values(key=key, hit_at_ms=at, expires_at_ms=at + limit.window_ms))
+                decision = ALLOWED
         if self._purge_probability > 0 and random.random() < self._purge_probability:
             try:
                 await self.purge_expired(now=now)

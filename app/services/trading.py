@@ -73,18 +73,22 @@ def _one(filled: list[Filled]) -> TradeReceipt:
     return filled[0]
 
 
-async def trade(uow: UnitOfWork, orders: Sequence[Order], *, record: bool = True) -> list[Filled]:
+async def trade(
+    uow: UnitOfWork, orders: Sequence[Order], *, record: bool = True, check_records: bool = True
+) -> list[Filled]:
     """Apply `orders` (all on one market) in order; one result per order, in the same order.
 
-    With `record`, each order's interaction is checked first (an interaction already applied gets its
-    recorded receipt) and each filled order is recorded with its receipt in the same transaction.
+    With `record`, each filled order is recorded with its receipt under its interaction id in the same
+    transaction, and (with `check_records`) each order's interaction is looked up first: one already
+    applied gets its recorded receipt. Without `check_records` a redelivered interaction makes the
+    record's insert fail on its primary key, and the caller must run the batch again with the check.
     A member with no account yet gets `AccountMissing`: their account is opened apart (see `execute`).
     """
     guild_id, number = orders[0].actor.guild_id, orders[0].number
     if any(o.actor.guild_id != guild_id or o.number != number for o in orders):
         raise ValueError("a batch of orders is for one market")
     filled: list[Filled | None] = [None] * len(orders)
-    if record:
+    if record and check_records:
         await _replay(uow, orders, filled)
     live = [i for i, f in enumerate(filled) if f is None]
     if not live:

@@ -330,39 +330,51 @@ KILL = sa.text(
 
 
 async def test_backends_terminated_mid_storm_lose_nothing(pg_database: Database, backend_pids: set[int]) -> None:
-    """Three waves of buys; in the first two, every backend of ours is terminated once a few got through."""
+    """Three waves of buys from ten members each betting one after another; in the first two waves, once
+    a few got through, every backend of ours is terminated, three times over."""
     db = pg_database
     await create(db, liquidity=2000)
-    users = list(range(70, 90))
+    users = list(range(70, 80))
     await open_accounts(db, users)
-    plan = [(users[i % len(users)], i % 2, 5 + i % 17) for i in range(60)]
+    plan = [(users[i % len(users)], i % 2, 5 + i % 17) for i in range(90)]
     killer_engine = create_async_engine(normalise_database_url(PG_URL), poolclass=NullPool)
     killed: list[int] = []
     succeeded = 0
 
-    async def request(user: int, outcome: int, amount: int) -> TradeReceipt:
+    async def client(steps: list[tuple[int, int, int]]) -> list[Any]:
         nonlocal succeeded
-        receipt = await buy(db, member(user), 1, outcome, amount)
-        succeeded += 1
-        return receipt
+        outcomes: list[Any] = []
+        for user, outcome, amount in steps:
+            try:
+                outcomes.append(await buy(db, member(user), 1, outcome, amount))
+                succeeded += 1
+            except Exception as error:
+                outcomes.append(error)
+        return outcomes
 
     async def kill_after(successes: int) -> None:
         deadline = asyncio.get_running_loop().time() + 20
         while succeeded < successes:
             if asyncio.get_running_loop().time() > deadline:
                 return  # the wave never got that far; the assertions below say so
+            await asyncio.sleep(0.002)
+        found = 0
+        for _ in range(3):
+            async with killer_engine.connect() as conn:
+                rows = (await conn.execute(KILL, {"ours": list(backend_pids)})).all()
+            found += sum(1 for (ok,) in rows if ok)
             await asyncio.sleep(0.005)
-        async with killer_engine.connect() as conn:
-            rows = (await conn.execute(KILL, {"ours": list(backend_pids)})).all()
-        killed.append(sum(1 for (ok,) in rows if ok))
+        killed.append(found)
 
     results: list[Any] = []
     try:
         for wave in range(3):
-            calls = [request(*step) for step in plan[wave * 20 : (wave + 1) * 20]]
+            steps = plan[wave * 30 : (wave + 1) * 30]
+            calls: list[Awaitable[Any]] = [client(steps[i::10]) for i in range(10)]  # user i bets thrice
             if wave < 2:
                 calls.append(kill_after(succeeded + 6))
-            results.extend((await gather(*calls))[:20])
+            by_client = (await asyncio.gather(*calls))[:10]
+            results.extend(by_client[i % 10][i // 10] for i in range(30))
     finally:
         await killer_engine.dispose()
 
@@ -371,7 +383,7 @@ async def test_backends_terminated_mid_storm_lose_nothing(pg_database: Database,
     assert unexpected(results, Unavailable, HunchError) == []
     assert outcomes["Unavailable"] > 0, f"no request was caught mid-transaction: {outcomes}"
     done = [r for r in results if isinstance(r, TradeReceipt)]
-    assert len(done) >= 12 + 20, outcomes  # at least 6 in each killed wave, and all of the last
+    assert len(done) >= 12 + 30, outcomes  # at least 6 in each killed wave, and all of the last
 
     assert await count(db, trades) == len(done)
 

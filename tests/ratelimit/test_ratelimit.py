@@ -200,6 +200,25 @@ async def test_refuses_the_next_hit_until_the_oldest_expires(backend: Backend) -
     assert decision.retry_at is not None and decision.retry_at.utcoffset() == timedelta(0)
 
 
+async def test_several_keys_at_once_are_hit_all_or_nothing(backend: Backend) -> None:
+    """A member's limit and their guild's, checked together: a refusal by either records on neither,
+    and says when both have room."""
+    limiter = await backend.limiter()
+    member, guild = Limit(hits=2, window_seconds=10), Limit(hits=3, window_seconds=20)
+    checks = [("m:1", member), ("g:1", guild)]
+    assert await limiter.hit_all(checks, now=at(0)) == Decision(True, None)
+    assert (await limiter.hit_all(checks, now=at(1))).allowed
+    assert await limiter.hit_all(checks, now=at(2)) == Decision(False, at(10))  # the member is full
+    assert (await limiter.hit_all([("m:2", member), ("g:1", guild)], now=at(3))).allowed  # guild now full
+    # Both full: room again when the later of the two frees up (the guild's oldest hit leaves at 20).
+    assert await limiter.hit_all(checks, now=at(4)) == Decision(False, at(20))
+    # Refused by the guild, the member's key recorded nothing: it has room at 10.
+    assert await limiter.hit_all([("m:3", member), ("g:1", guild)], now=at(5)) == Decision(False, at(20))
+    assert (await limiter.hit("m:3", member, now=at(5))).allowed
+    assert (await limiter.hit("m:3", member, now=at(6))).allowed
+    assert (await limiter.hit_all(checks, now=at(21))).allowed
+
+
 async def test_a_refusal_records_nothing(backend: Backend) -> None:
     limiter = await backend.limiter()
     limit = Limit(hits=2, window_seconds=10)
