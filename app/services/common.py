@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from pydantic import BaseModel
 
-from app.errors import Forbidden, NotFound
+from app.errors import Forbidden, HunchError, NotFound
 from app.persistence.database import Database
 from app.persistence.unit_of_work import UnitOfWork, run_transaction
 from models.discord import ADMINISTRATOR, MANAGE_GUILD
@@ -196,21 +196,16 @@ def audit(
 
 
 class AccountMissing(Exception):
-    """A use case needs a member's account that does not exist yet.
+    """A trade needs a member's account that does not exist yet.
 
-    `execute` opens it (with the starting grant) in a short transaction of its own and runs the use
-    case again, so a busy market's transaction never also holds the guild's house account.
+    The trading desk opens it (with the starting grant, see `open_member_accounts`) in a short transaction
+    of its own and queues the trade again, so a busy market's transaction never also holds the house row.
     """
 
     def __init__(self, guild_id: int, user_id: int) -> None:
         super().__init__(f"no account for member {user_id} in guild {guild_id}")
         self.guild_id = guild_id
         self.user_id = user_id
-
-
-async def open_member_account(uow: UnitOfWork, guild_id: int, user_id: int, interaction_id: int | None) -> None:
-    """Open a member's account with the starting grant and commit, leaving `uow` in a new transaction."""
-    await open_member_accounts(uow, guild_id, [(user_id, interaction_id)])
 
 
 async def open_member_accounts(uow: UnitOfWork, guild_id: int, members: Iterable[tuple[int, int | None]]) -> None:
@@ -328,9 +323,9 @@ async def execute(
     """Run a state-changing use case once per Discord interaction.
 
     The outcome is recorded under the interaction id in the same transaction as its effects, so a
-    redelivered interaction gets the recorded answer and applies nothing again. A use case that finds
-    the member has no account yet raises `AccountMissing`: the account is opened in a transaction of its
-    own and the use case runs again.
+    redelivered interaction gets the recorded answer and applies nothing again, also when the copies
+    race: a copy refused by the use case (the first spent the balance it needed) looks again, after the
+    use case's locks, for the answer the first recorded.
     """
     key = actor.interaction_id
 
@@ -339,7 +334,13 @@ async def execute(
         stored = await uow.conn.scalar(_RECORDED, {"record_id": key or 0}) if key is not None else None
         if stored is not None:
             return result_type.model_validate(stored)
-        result = await work(uow)
+        try:
+            result = await work(uow)
+        except HunchError:
+            stored = await uow.conn.scalar(_RECORDED, {"record_id": key}) if key is not None else None
+            if stored is not None:
+                return result_type.model_validate(stored)
+            raise
         if key is not None:
             uow.stage_prepared(
                 _RECORD_INSERT,
@@ -356,15 +357,6 @@ async def execute(
         return result
 
     kwargs = {"clock": clock} if clock is not None else {}
-    try:
-        return await run_transaction(database, attempt, retry_integrity=key is not None, **kwargs)
-    except AccountMissing as missing:
-        guild_id, user_id = missing.guild_id, missing.user_id
-
-    async def open_account(uow: UnitOfWork) -> None:
-        await open_member_account(uow, guild_id, user_id, key)
-
-    await run_transaction(database, open_account, retry_integrity=True, **kwargs)
     return await run_transaction(database, attempt, retry_integrity=key is not None, **kwargs)
 
 

@@ -3,19 +3,19 @@
 `trade` applies a batch of orders on one market in one unit of work: it locks the market row, then the
 members' accounts, runs each order through the market maker in turn (each sees the prices the one
 before left), and stages every write of the batch at once. An order that fails (a domain error) changes
-nothing and does not stop the others. `buy` and `sell` are the one-order cases.
+nothing and does not stop the others. The trading desk (`trading_desk.py`) gathers the batches.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from app.domain import lmsr
-from app.errors import HunchError, InsufficientBalance, NotFound
+from app.errors import InsufficientBalance, NotFound
 from app.persistence.unit_of_work import UnitOfWork
 from app.services import trade_statements as sql
 from app.services.common import AccountMissing, Actor, from_micro, to_micro
@@ -40,7 +40,7 @@ class Order:
         return f"trade.{self.side}"
 
 
-Filled = TradeReceipt | HunchError | AccountMissing
+Filled = TradeReceipt | Exception  # the order's receipt, or why it was refused (it changed nothing)
 
 
 @dataclass
@@ -57,42 +57,26 @@ class _Book:
     fills: list[dict[str, Any]] = field(default_factory=list)
 
 
-async def buy(uow: UnitOfWork, actor: Actor, number: int, outcome: int | str, amount: int | None) -> TradeReceipt:
-    """Stake `amount` points on `outcome` (index or label; `None` stakes everything, up to the maximum)."""
-    return _one(await trade(uow, [Order(actor, "buy", number, outcome, amount=amount)], record=False))
-
-
-async def sell(uow: UnitOfWork, actor: Actor, number: int, outcome: int | str, shares: Decimal | None) -> TradeReceipt:
-    """Sell `shares` of `outcome` (index or label) back to the market (`None` sells all the member holds)."""
-    return _one(await trade(uow, [Order(actor, "sell", number, outcome, shares=shares)], record=False))
-
-
-def _one(filled: list[Filled]) -> TradeReceipt:
-    if isinstance(filled[0], Exception):
-        raise filled[0]
-    return filled[0]
-
-
-async def trade(
-    uow: UnitOfWork, orders: Sequence[Order], *, record: bool = True, check_records: bool = True
-) -> list[Filled]:
+async def trade(uow: UnitOfWork, orders: Sequence[Order], *, check_records: bool = True) -> list[Filled]:
     """Apply `orders` (all on one market) in order; one result per order, in the same order.
 
-    With `record`, each filled order is recorded with its receipt under its interaction id in the same
-    transaction, and (with `check_records`) each order's interaction is looked up first: one already
-    applied gets its recorded receipt. Without `check_records` a redelivered interaction makes the
-    record's insert fail on its primary key, and the caller must run the batch again with the check.
-    A member with no account yet gets `AccountMissing`: their account is opened apart (see `execute`).
+    Each filled order is recorded with its receipt under its interaction id in the same transaction, and
+    an interaction already applied gets its recorded receipt. With `check_records` the records are looked
+    up before anything is locked. Without it, a redelivered interaction that would fill again clashes on
+    the record's primary key (the caller runs the batch again with the check); one that would now fail
+    (the first copy spent the balance) is looked up then. Orders that fail are looked up again once the
+    market is locked: a copy of the same interaction applied meanwhile by another process has committed.
+    A member with no account yet gets `AccountMissing`: the desk opens it apart and queues the order again.
     """
     guild_id, number = orders[0].actor.guild_id, orders[0].number
     if any(o.actor.guild_id != guild_id or o.number != number for o in orders):
         raise ValueError("a batch of orders is for one market")
     filled: list[Filled | None] = [None] * len(orders)
-    if record and check_records:
-        await _replay(uow, orders, filled)
+    if check_records:
+        await _replay(uow, orders, filled, range(len(orders)))
     live = [i for i, f in enumerate(filled) if f is None]
     if not live:
-        return [f for f in filled if f is not None]
+        return _complete(filled)
     book = await _lock(uow, guild_id, number, {orders[i].actor.user_id for i in live})
     if book is None:  # no market, or none of these members has an account yet
         params = {"lock_guild_id": guild_id, "lock_number": number}
@@ -104,6 +88,7 @@ async def trade(
             for f, o in zip(filled, orders, strict=True)
         ]
     done: dict[int, TradeReceipt] = {}  # the same interaction twice in one batch applies once
+    failed: list[int] = []
     for i in live:
         order = orders[i]
         key = order.actor.interaction_id
@@ -111,29 +96,43 @@ async def trade(
             filled[i] = done[key]
         elif order.actor.user_id not in book.accounts:
             filled[i] = AccountMissing(guild_id, order.actor.user_id)
+            failed.append(i)
         else:
             try:
-                receipt = _fill(uow, book, order, record)
-            except HunchError as error:
+                receipt = _fill(uow, book, order)
+            except Exception as error:  # this order's own failure: it changed nothing
                 filled[i] = error
+                failed.append(i)
             else:
                 filled[i] = receipt
                 if key is not None:
                     done[key] = receipt
+    if failed:
+        await _replay(uow, orders, filled, failed)
     if book.fills:
-        _stage(uow, book, record)
+        _stage(uow, book)
+    return _complete(filled)
+
+
+def _complete(filled: list[Filled | None]) -> list[Filled]:
+    if any(f is None for f in filled):
+        raise AssertionError("an order was left without a result")
     return [f for f in filled if f is not None]
 
 
-async def _replay(uow: UnitOfWork, orders: Sequence[Order], filled: list[Filled | None]) -> None:
-    keys = [o.actor.interaction_id for o in orders if o.actor.interaction_id is not None]
+async def _replay(uow: UnitOfWork, orders: Sequence[Order], filled: list[Filled | None], which: Iterable[int]) -> None:
+    """Give each of the `which` orders whose interaction was already applied its recorded receipt."""
+    keys = {key: i for i in which if (key := orders[i].actor.interaction_id) is not None}
     if not keys:
         return
-    rows = await uow.conn.execute(sql.recorded(uow.database.dialect), {"recorded_ids": keys})
+    rows = await uow.conn.execute(sql.recorded(uow.database.dialect), {"recorded_ids": sorted(keys)})
     stored = {int(key): result for key, result in rows}
-    for i, order in enumerate(orders):
-        if order.actor.interaction_id in stored:
-            filled[i] = TradeReceipt.model_validate(stored[order.actor.interaction_id])
+    for key, i in keys.items():
+        if key in stored:
+            filled[i] = TradeReceipt.model_validate(stored[key])
+            for j, order in enumerate(orders):  # every copy of that interaction in the batch
+                if order.actor.interaction_id == key:
+                    filled[j] = filled[i]
 
 
 async def _lock(uow: UnitOfWork, guild_id: int, number: int, user_ids: set[int]) -> _Book | None:
@@ -169,8 +168,9 @@ async def _lock(uow: UnitOfWork, guild_id: int, number: int, user_ids: set[int])
     )
 
 
-def _fill(uow: UnitOfWork, book: _Book, order: Order, record: bool) -> TradeReceipt:
-    """Run one order through the market maker against the book; update the book and note the writes."""
+def _fill(uow: UnitOfWork, book: _Book, order: Order) -> TradeReceipt:
+    """Run one order through the market maker against the book; then (only once nothing can fail) update
+    the book and note the writes."""
     market = book.market
     account = book.accounts[order.actor.user_id]
     balance = book.balances[account]
@@ -195,15 +195,11 @@ def _fill(uow: UnitOfWork, book: _Book, order: Order, record: bool) -> TradeRece
     micro = to_micro(result.shares)
     held_after = held_micro + (micro if buying else -micro)
     delta = -result.points if buying else result.points
-    book.state = result.state
-    book.balances[account] = balance + delta
-    book.held[(account, index)] = held_after
-    book.volume += result.points
-    book.trade_count += 1
     market_shares = [to_micro(q) for q in result.state.shares]
+    volume, trade_count = book.volume + result.points, book.trade_count + 1
     receipt = TradeReceipt(
         market=market_view(
-            dict(market) | {"shares": market_shares, "volume": book.volume, "trade_count": book.trade_count},
+            dict(market) | {"shares": market_shares, "volume": volume, "trade_count": trade_count},
             market["currency_name"],
         ),
         side=order.side,
@@ -216,6 +212,13 @@ def _fill(uow: UnitOfWork, book: _Book, order: Order, record: bool) -> TradeRece
         balance=balance + delta,
         currency=market["currency_name"],
     )
+    recorded = receipt.model_dump(mode="json") if order.actor.interaction_id is not None else None
+    prices_after = [str(p) for p in lmsr.prices(result.state)]
+
+    book.state = result.state
+    book.balances[account] = balance + delta
+    book.held[(account, index)] = held_after
+    book.volume, book.trade_count = volume, trade_count
     pool = market["pool_account_id"]
     actor = order.actor
     book.fills.append(
@@ -235,7 +238,7 @@ def _fill(uow: UnitOfWork, book: _Book, order: Order, record: bool) -> TradeRece
             "t_points": result.points,
             "t_side": order.side,
             "t_micro": micro,
-            "t_prices_after": [str(p) for p in lmsr.prices(result.state)],
+            "t_prices_after": prices_after,
             "t_member_delta": delta,
             "t_debit": account if buying else pool,
             "t_credit": pool if buying else account,
@@ -247,13 +250,13 @@ def _fill(uow: UnitOfWork, book: _Book, order: Order, record: bool) -> TradeRece
                 "points": result.points,
                 "shares": str(result.shares),
             },
-            "t_result": receipt.model_dump(mode="json") if record and actor.interaction_id is not None else None,
+            "t_result": recorded,
         }
     )
     return receipt
 
 
-def _stage(uow: UnitOfWork, book: _Book, record: bool) -> None:
+def _stage(uow: UnitOfWork, book: _Book) -> None:
     """Stage every write of the batch's filled orders (each one transfer, balanced)."""
     fills = book.fills
     if not uow.is_postgres:

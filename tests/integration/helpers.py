@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -12,7 +14,10 @@ from pydantic import BaseModel
 from app.persistence.database import Database
 from app.persistence.unit_of_work import UnitOfWork, run_transaction
 from app.services.common import Actor, execute
+from app.services.trading import Order
+from app.services.trading_desk import TradingDesk
 from app.services.verify import verify_ledger
+from app.services.views import TradeReceipt
 from models.discord import ADMINISTRATOR
 
 GUILD = 900000000000000001
@@ -45,6 +50,24 @@ def fresh(who: Actor) -> Actor:
 async def act(database: Database, who: Actor, result_type: type[R], work: Callable[[UnitOfWork], Awaitable[R]]) -> R:
     """Run a use case as `who`; a new interaction unless `who` already carries an interaction id."""
     return await execute(database, who if who.interaction_id else fresh(who), "test", result_type, work)
+
+
+async def trade(
+    database: Database,
+    who: Actor,
+    side: str,
+    number: int,
+    outcome: int | str,
+    *,
+    amount: int | None = None,
+    shares: Decimal | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> TradeReceipt:
+    """A buy or a sale through a trading desk, as the handlers trade; a new interaction unless `who`
+    already carries an interaction id."""
+    actor = who if who.interaction_id else fresh(who)
+    desk = TradingDesk(database, clock) if clock is not None else TradingDesk(database)
+    return await desk.trade(Order(actor, side, number, outcome, amount=amount, shares=shares))
 
 
 async def query(database: Database, work: Callable[[UnitOfWork], Awaitable[Any]]) -> Any:

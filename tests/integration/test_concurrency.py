@@ -308,6 +308,21 @@ async def test_the_same_interaction_twice_at_once_applies_once(pg_database: Data
     await assert_books_balance(db)
 
 
+async def test_copies_of_one_all_in_order_racing_on_two_desks_get_one_answer(pg_database: Database) -> None:
+    """Run again, an "everything" buy would be refused (the first copy spent the balance): the copy that
+    loses the race must find the winner's recorded receipt, not report its own refusal."""
+    db = pg_database
+    await create(db)
+    desks = [TradingDesk(db), TradingDesk(db)]
+    for user in range(10, 30):
+        order = trading.Order(fresh(member(user)), "buy", 1, user % 2, amount=None)
+        first, second = await gather(*(d.trade(order) for d in desks))
+        assert isinstance(first, TradeReceipt) and first == second, (first, second)
+        assert first.balance == 0
+    assert await count(db, trades) == 20
+    await assert_books_balance(db)
+
+
 # -- a backend terminated mid-storm ------------------------------------------------------------------------
 
 

@@ -19,13 +19,13 @@ from app.domain import lmsr
 from app.errors import Conflict, Forbidden, InsufficientBalance, MarketNotOpen, NotFound, ValidationError
 from app.persistence.database import Database
 from app.persistence.unit_of_work import UnitOfWork
-from app.services import admin, markets, queries, trading, wallet
+from app.services import admin, markets, queries, wallet
 from app.services.common import Actor, accounts, audit_events, execute, interaction_records, transfers
 from app.services.markets import scale_to_fit
 from app.services.verify import verify_ledger
 from app.services.views import DailyClaim, GiftReceipt, GuildConfig, MarketView, Settlement, TradeReceipt
 from models.tables import Position, Trade
-from tests.integration.helpers import GUILD, act, assert_books_balance, fresh, member, query
+from tests.integration.helpers import GUILD, act, assert_books_balance, fresh, member, query, trade
 
 R = TypeVar("R", bound=BaseModel)
 positions = Position.__table__
@@ -63,11 +63,11 @@ async def create(
 
 
 async def buy(database: Database, who: Actor, number: int, outcome: int, amount: int | None) -> TradeReceipt:
-    return await do(database, who, TradeReceipt, lambda uow, a: trading.buy(uow, a, number, outcome, amount))
+    return await trade(database, who, "buy", number, outcome, amount=amount)
 
 
 async def sell(database: Database, who: Actor, number: int, outcome: int, shares: Decimal | None) -> TradeReceipt:
-    return await do(database, who, TradeReceipt, lambda uow, a: trading.sell(uow, a, number, outcome, shares))
+    return await trade(database, who, "sell", number, outcome, shares=shares)
 
 
 async def resolve(database: Database, who: Actor, number: int, outcome: int) -> Settlement:
@@ -242,21 +242,10 @@ async def test_buy_is_refused_when_the_market_is_closed(database: Database) -> N
 
     # Past its close time but not yet closed by the scheduler: still refused.
     later = datetime.now(UTC) + timedelta(hours=2)
-    actor = fresh(bob)
     with pytest.raises(MarketNotOpen):
-        await execute(
-            database, actor, "buy", TradeReceipt, lambda uow: trading.buy(uow, actor, 1, 0, 10), clock=lambda: later
-        )
-    seller = fresh(bob)
+        await trade(database, bob, "buy", 1, 0, amount=10, clock=lambda: later)
     with pytest.raises(MarketNotOpen):
-        await execute(
-            database,
-            seller,
-            "sell",
-            TradeReceipt,
-            lambda uow: trading.sell(uow, seller, 1, 0, None),
-            clock=lambda: later,
-        )
+        await trade(database, bob, "sell", 1, 0, clock=lambda: later)
 
     await close(database, alice, 1)
     with pytest.raises(MarketNotOpen):
@@ -661,8 +650,8 @@ async def test_a_repeated_interaction_applies_once(database: Database) -> None:
     alice, bob = member(ALICE), member(BOB)
     await create(database, alice)
     actor = fresh(bob)
-    first = await act(database, actor, TradeReceipt, lambda uow: trading.buy(uow, actor, 1, 0, 100))
-    again = await act(database, actor, TradeReceipt, lambda uow: trading.buy(uow, actor, 1, 0, 100))
+    first = await trade(database, actor, "buy", 1, 0, amount=100)
+    again = await trade(database, actor, "buy", 1, 0, amount=100)
     assert again == first
     assert await balance(database, BOB) == START - 100
     assert len(await fetch(database, sa.select(trades))) == 1
@@ -676,9 +665,14 @@ async def test_a_repeated_interaction_applies_once(database: Database) -> None:
     # A refused request records nothing, so the member may retry it under the same id.
     retry = fresh(bob)
     with pytest.raises(InsufficientBalance):
-        await act(database, retry, TradeReceipt, lambda uow: trading.buy(uow, retry, 1, 0, 1))
+        await trade(database, retry, "buy", 1, 0, amount=1)
     await daily(database, bob)
-    assert (await act(database, retry, TradeReceipt, lambda uow: trading.buy(uow, retry, 1, 0, 1))).points == 1
+    assert (await trade(database, retry, "buy", 1, 0, amount=1)).points == 1
+    # A redelivered "everything" buy or "sell all" would now be refused if run again: the recorded answer.
+    for side, amount in (("buy", None), ("sell", None)):
+        once = fresh(bob)
+        done = await trade(database, once, side, 1, 0, amount=amount)
+        assert await trade(database, once, side, 1, 0, amount=amount) == done
     await assert_books_balance(database)
 
 

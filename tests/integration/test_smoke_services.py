@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from app.services import markets, queries, trading
-from app.services.views import MarketView, Settlement, TradeReceipt
-from tests.integration.helpers import GUILD, act, assert_books_balance, member, query
+from app.services import markets, queries
+from app.services.views import MarketView, Settlement
+from tests.integration.helpers import GUILD, act, assert_books_balance, member, query, trade
 
 
 async def test_market_life(database) -> None:
@@ -18,9 +18,9 @@ async def test_market_life(database) -> None:
         ),
     )
     assert market.number == 1
-    receipt = await act(database, bob, TradeReceipt, lambda uow: trading.buy(uow, bob, 1, 0, 100))
+    receipt = await trade(database, bob, "buy", 1, 0, amount=100)
     assert receipt.balance == 900
-    sold = await act(database, bob, TradeReceipt, lambda uow: trading.sell(uow, bob, 1, 0, Decimal("10")))
+    sold = await trade(database, bob, "sell", 1, 0, shares=Decimal("10"))
     assert sold.points > 0
     settlement = await act(database, alice, Settlement, lambda uow: markets.resolve_market(uow, alice, 1, 0))
     assert settlement.total_paid == int(receipt.shares - Decimal("10"))

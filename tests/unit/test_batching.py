@@ -17,12 +17,18 @@ class Recorder:
         self.batches: list[list[Any]] = []
         self.delay = delay
         self.gate: asyncio.Event | None = None
+        self.running = self.most_at_once = 0
 
     async def apply(self, items: list[Any]) -> Sequence[Any]:
         self.batches.append(list(items))
-        if self.gate is not None:
-            await self.gate.wait()
-        await asyncio.sleep(self.delay)
+        self.running += 1
+        self.most_at_once = max(self.most_at_once, self.running)
+        try:
+            if self.gate is not None:
+                await self.gate.wait()
+            await asyncio.sleep(self.delay)
+        finally:
+            self.running -= 1
         return [ValueError(f"bad {i}") if isinstance(i, int) and i < 0 else i * 10 for i in items]
 
 
@@ -83,11 +89,13 @@ async def test_a_cancelled_waiter_does_not_stall_the_line() -> None:
     behind = asyncio.create_task(lines.submit("m", 3, rec.apply))
     await asyncio.sleep(0)
     waiter.cancel()
+    await asyncio.sleep(0.02)
+    assert rec.batches == [[1]]  # the cancelled waiter did not start a second batch beside the first
     rec.gate.set()
     assert await leader == 10 and await asyncio.wait_for(behind, 1) == 30
     with pytest.raises(asyncio.CancelledError):
         await waiter
-    assert rec.batches == [[1], [3]]
+    assert rec.batches == [[1], [3]] and rec.most_at_once == 1
 
 
 async def test_a_waiter_cancelled_just_as_it_was_handed_the_lead_passes_it_on() -> None:
@@ -113,36 +121,42 @@ async def test_a_waiter_cancelled_just_as_it_was_handed_the_lead_passes_it_on() 
     assert rec.batches == [[1], [3]]
 
 
-async def test_a_leader_cancelled_mid_batch_fails_its_batch_clearly_and_the_line_goes_on() -> None:
+async def test_cancelling_the_item_that_started_a_batch_does_not_fail_the_others_in_it() -> None:
+    lines, rec = BatchLines(max_batch=10), Recorder()
+    rec.gate = asyncio.Event()
+    first = asyncio.create_task(lines.submit("m", 1, rec.apply))
+    await asyncio.sleep(0)
+    leader = asyncio.create_task(lines.submit("m", 2, rec.apply))  # will start the batch [2, 3]
+    mate = asyncio.create_task(lines.submit("m", 3, rec.apply))
+    behind = asyncio.create_task(lines.submit("m", 4, rec.apply))
+    await asyncio.sleep(0)
+    rec.gate.set()
+    assert await first == 10
+    await asyncio.sleep(0.002)  # batch [2, 3] is in flight
+    assert rec.batches == [[1], [2, 3, 4]] or rec.batches[1][:2] == [2, 3]
+    leader.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await leader
+    assert await asyncio.wait_for(mate, 1) == 30  # its batch ran to the end
+    assert await asyncio.wait_for(behind, 1) == 40
+    assert rec.most_at_once == 1
+
+
+@pytest.mark.parametrize("after", [0, 0.005], ids=["before-it-starts", "mid-apply"])
+async def test_a_batch_cut_short_tells_everyone_in_it_so(after: float) -> None:
+    """If a batch's own task is cancelled (the event loop is closing), its items get Unavailable (it may or
+    may not have applied), never silence, and the line goes on."""
     lines, rec = BatchLines(max_batch=10), Recorder()
     rec.gate = asyncio.Event()
     leader = asyncio.create_task(lines.submit("m", 1, rec.apply))
     await asyncio.sleep(0)
-    follower = asyncio.create_task(lines.submit("m", 2, rec.apply))
-    await asyncio.sleep(0)
-    leader.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await leader
-    rec.gate.set()
-    assert await asyncio.wait_for(follower, 1) == 20  # the follower led the next batch
-    # The others in a batch whose leader was cancelled get Unavailable (the batch may or may not have
-    # applied), never silence.
-    stuck = asyncio.Event()
-
-    async def slow(items: list[Any]) -> Sequence[Any]:
-        if 4 in items:
-            await stuck.wait()
-        return [i * 10 for i in items]
-
-    rec.gate = asyncio.Event()
-    first = asyncio.create_task(lines.submit("m", 3, rec.apply))
-    await asyncio.sleep(0)
-    second = asyncio.create_task(lines.submit("m", 4, slow))  # will lead the batch [4, 5]
-    caught = asyncio.create_task(lines.submit("m", 5, slow))
-    await asyncio.sleep(0)
-    rec.gate.set()
-    assert await first == 30
-    await asyncio.sleep(0.01)  # batch [4, 5] is in flight, stuck
-    second.cancel()
+    running = lines._lines["m"].running
+    if after:
+        await asyncio.sleep(after)
+    assert rec.batches == ([[1]] if after else [])
+    assert running is not None
+    running.cancel()
     with pytest.raises(Unavailable, match="interrupted"):
-        await asyncio.wait_for(caught, 1)
+        await asyncio.wait_for(leader, 1)
+    rec.gate.set()
+    assert await lines.submit("m", 2, rec.apply) == 20
