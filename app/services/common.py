@@ -209,62 +209,63 @@ class AccountMissing(Exception):
 
 
 async def open_member_accounts(uow: UnitOfWork, guild_id: int, members: Iterable[tuple[int, int | None]]) -> None:
-    """Open the accounts of members (user id, interaction id) who have none, each with the starting grant,
-    and commit (under one lock of the guild's house row), leaving `uow` in a new transaction."""
+    """Open the accounts of members (user id, interaction id) who have none, each with the starting grant
+    the house pays, and commit."""
     guild = await get_guild(uow, guild_id)
-    for user_id, interaction_id in members:
-        if uow.is_postgres:
-            # One statement: lock the house row (held from the first member to the commit), open, grant.
-            await uow.conn.execute(
-                _OPEN_ACCOUNT,
-                {
-                    "open_guild_id": guild_id,
-                    "open_user_id": user_id,
-                    "open_grant": int(guild["starting_balance"]),
-                    "open_interaction_id": interaction_id,
-                    "open_now": uow.now,
-                },
-            )
-        else:
+    wanted = sorted(dict(members).items())
+    if uow.is_postgres:
+        # One statement for them all: the house row is locked for one round trip and the commit.
+        await uow.conn.execute(
+            _OPEN_ACCOUNTS,
+            {
+                "open_guild_id": guild_id,
+                "open_user_ids": [user_id for user_id, _ in wanted],
+                "open_interaction_ids": [interaction_id for _, interaction_id in wanted],
+                "open_grant": int(guild["starting_balance"]),
+                "open_now": uow.now,
+            },
+        )
+    else:
+        for user_id, interaction_id in wanted:
             await get_or_create_member(uow, guild, user_id, interaction_id)
     await uow.commit()
-    await uow.conn.begin()
 
 
-def _open_account_statement() -> Any:
-    """Postgres: open a member's account holding the starting grant, debit the house and record the
-    transfer, in one statement (nothing happens when the account already exists)."""
-    p = sa.bindparam
+def _open_accounts_statement() -> Any:
+    """Postgres: open members' accounts holding the starting grant, debit the house and record one
+    transfer per member, in one statement (members who already have an account are left alone)."""
+    from sqlalchemy.dialects.postgresql import ARRAY
     from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-    # The house row first, as in every use case (`lock_house`): a member row is only inserted under it.
+    p = sa.bindparam
+    guild_id = p("open_guild_id", type_=sa.BigInteger())
+    grant = p("open_grant", type_=sa.BigInteger())
+    now = p("open_now", type_=sa.DateTime(timezone=True))
+    wanted = sa.select(
+        sa.func.unnest(p("open_user_ids", type_=ARRAY(sa.BigInteger()))).label("user_id"),
+        sa.func.unnest(p("open_interaction_ids", type_=ARRAY(sa.BigInteger()))).label("interaction_id"),
+    ).cte("wanted")
+    # The house row first, as in every use case (`lock_house`): member rows are only inserted under it.
     locked = (
         sa.select(accounts.c.id)
-        .where(accounts.c.guild_id == p("open_guild_id"), accounts.c.kind == "house")
+        .where(accounts.c.guild_id == guild_id, accounts.c.kind == "house")
         .with_for_update()
         .cte("locked")
     )
     opened = (
         pg_insert(accounts)
-        .values(
-            guild_id=p("open_guild_id"),
-            kind="member",
-            user_id=p("open_user_id"),
-            balance=p("open_grant"),
-            created_at=p("open_now"),
+        .from_select(
+            ["guild_id", "kind", "user_id", "balance", "created_at"],
+            sa.select(guild_id, sa.literal("member"), wanted.c.user_id, grant, now).order_by(wanted.c.user_id),
         )
         .on_conflict_do_nothing()
-        .returning(accounts.c.id)
+        .returning(accounts.c.id, accounts.c.user_id)
         .cte("opened")
     )
     house = (
         sa.update(accounts)
-        .where(
-            accounts.c.id == sa.select(locked.c.id).scalar_subquery(),
-            sa.exists(sa.select(opened.c.id)),
-            p("open_grant") > 0,
-        )
-        .values(balance=accounts.c.balance - p("open_grant"))
+        .where(accounts.c.id == sa.select(locked.c.id).scalar_subquery(), sa.exists(sa.select(opened.c.id)), grant > 0)
+        .values(balance=accounts.c.balance - grant * sa.select(sa.func.count()).select_from(opened).scalar_subquery())
         .returning(accounts.c.id)
         .cte("house")
     )
@@ -273,14 +274,14 @@ def _open_account_statement() -> Any:
         .from_select(
             ["guild_id", "debit_account_id", "credit_account_id", "amount", "reason", "interaction_id", "created_at"],
             sa.select(
-                p("open_guild_id"),
+                guild_id,
                 house.c.id,
                 opened.c.id,
-                p("open_grant"),
+                grant,
                 sa.literal_column("'starting_grant'"),
-                p("open_interaction_id"),
-                p("open_now"),
-            ).select_from(opened.join(house, sa.true())),
+                wanted.c.interaction_id,
+                now,
+            ).select_from(opened.join(wanted, wanted.c.user_id == opened.c.user_id).join(house, sa.true())),
         )
         .returning(transfers.c.id)
         .cte("granted")
@@ -294,7 +295,7 @@ def _open_account_statement() -> Any:
     )
 
 
-_OPEN_ACCOUNT = _open_account_statement()
+_OPEN_ACCOUNTS = _open_accounts_statement()
 
 
 # -- idempotent execution ---------------------------------------------------------------------------------

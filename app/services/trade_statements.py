@@ -44,7 +44,7 @@ def lock(dialect: str) -> sa.Select[Any]:
     Postgres takes the market, then the accounts in id order: the order every use case follows.
     `locked_version` is an account row as locked, `seen_version` as this statement's snapshot saw it:
     they differ only when the member traded while this statement waited for the market, and then the
-    positions read with it are stale (`positions(dialect)` reads them again). SQLite runs one writer at
+    positions read with it are stale (`positions_of(dialect)` reads them again). SQLite runs one writer at
     a time (BEGIN IMMEDIATE), so what it reads is never stale.
     """
     columns: list[Any] = [
