@@ -9,7 +9,7 @@ from app.discord import responses
 from app.discord.router import Context, Router
 from app.domain import inputs
 from app.errors import ValidationError
-from app.services import queries, trading
+from app.services import queries
 from handlers import format as fmt
 from handlers import views
 from handlers.common import actor, check_rate, market_number, read
@@ -47,14 +47,14 @@ def _shares(value: Any) -> Decimal | None:
 async def _buy(ctx: Context, number: int, outcome: int | str, amount: int | None) -> Json:
     who = actor(ctx)
     await check_rate(ctx, "trade")
-    receipt = await ctx.hunch.trading_desk.trade(trading.Order(who, "buy", number, outcome, amount=amount))
+    receipt = await ctx.hunch.trading_desk.buy(who, number, outcome, amount)
     return responses.ephemeral(views.trade_receipt(receipt))
 
 
 async def _sell(ctx: Context, number: int, outcome: int | str, shares: Decimal | None) -> Json:
     who = actor(ctx)
     await check_rate(ctx, "trade")
-    receipt = await ctx.hunch.trading_desk.trade(trading.Order(who, "sell", number, outcome, shares=shares))
+    receipt = await ctx.hunch.trading_desk.sell(who, number, outcome, shares)
     return responses.ephemeral(views.trade_receipt(receipt))
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -29,7 +30,7 @@ import sqlalchemy as sa
 from app.persistence.database import Database
 from app.persistence.unit_of_work import UnitOfWork, run_transaction, utcnow
 from app.services.batching import BatchLines
-from app.services.common import AccountMissing, accounts, open_member_accounts
+from app.services.common import AccountMissing, Actor, accounts, open_member_accounts
 from app.services.trading import Filled, Order, trade
 from app.services.views import TradeReceipt
 
@@ -46,6 +47,14 @@ class TradingDesk:
         self._lines = BatchLines(max_batch)
         # Members known to have an account (accounts are never deleted): their trades skip the check.
         self._members: set[tuple[int, int]] = set()
+
+    async def buy(self, actor: Actor, number: int, outcome: int | str, amount: int | None) -> TradeReceipt:
+        """Stake `amount` points on `outcome` (index or label; `None` stakes everything, up to the maximum)."""
+        return await self.trade(Order(actor, "buy", number, outcome, amount=amount))
+
+    async def sell(self, actor: Actor, number: int, outcome: int | str, shares: Decimal | None) -> TradeReceipt:
+        """Sell `shares` of `outcome` (index or label) back to the market (`None` sells all the member holds)."""
+        return await self.trade(Order(actor, "sell", number, outcome, shares=shares))
 
     async def trade(self, order: Order) -> TradeReceipt:
         """Apply `order` (in a batch with whatever else is waiting for its market); its receipt, or its error."""
