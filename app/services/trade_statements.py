@@ -103,6 +103,19 @@ MARKET_EXISTS = sa.select(markets.c.id).where(
 )
 
 
+def _accumulating(position: Any) -> Any:
+    """A position insert that, for a position already held, sets its shares and adds to what was paid in
+    and taken out (Postgres and SQLite spell ON CONFLICT alike)."""
+    return position.on_conflict_do_update(
+        index_elements=[positions.c.market_id, positions.c.account_id, positions.c.outcome],
+        set_={
+            "shares": position.excluded.shares,
+            "paid_in": positions.c.paid_in + position.excluded.paid_in,
+            "taken_out": positions.c.taken_out + position.excluded.taken_out,
+        },
+    )
+
+
 @cache
 def row_writes() -> tuple[UpdateBase, ...]:
     """Every write of one trade, for SQLite (run once per trade of a batch, in order)."""
@@ -116,14 +129,7 @@ def row_writes() -> tuple[UpdateBase, ...]:
         paid_in=_p("t_paid_in"),
         taken_out=_p("t_taken_out"),
     )
-    position = position.on_conflict_do_update(
-        index_elements=[positions.c.market_id, positions.c.account_id, positions.c.outcome],
-        set_={
-            "shares": position.excluded.shares,
-            "paid_in": positions.c.paid_in + position.excluded.paid_in,
-            "taken_out": positions.c.taken_out + position.excluded.taken_out,
-        },
-    )
+    position = _accumulating(position)
     market = (
         sa.update(markets)
         .where(markets.c.id == _p("t_market_id"))
@@ -215,14 +221,7 @@ def batch_writes() -> tuple[UpdateBase, ...]:
             each("b_pos_taken_out", big),
         ),
     )
-    position = position.on_conflict_do_update(
-        index_elements=[positions.c.market_id, positions.c.account_id, positions.c.outcome],
-        set_={
-            "shares": position.excluded.shares,
-            "paid_in": positions.c.paid_in + position.excluded.paid_in,
-            "taken_out": positions.c.taken_out + position.excluded.taken_out,
-        },
-    )
+    position = _accumulating(position)
     market = (
         sa.update(markets)
         .where(markets.c.id == market_id)

@@ -16,7 +16,8 @@ class Recorder:
     def __init__(self, delay: float = 0.01) -> None:
         self.batches: list[list[Any]] = []
         self.delay = delay
-        self.gate: asyncio.Event | None = None
+        self.gate = asyncio.Event()  # apply waits for it: open unless a test closes it
+        self.gate.set()
         self.running = self.most_at_once = 0
 
     async def apply(self, items: list[Any]) -> Sequence[Any]:
@@ -24,12 +25,22 @@ class Recorder:
         self.running += 1
         self.most_at_once = max(self.most_at_once, self.running)
         try:
-            if self.gate is not None:
-                await self.gate.wait()
+            await self.gate.wait()
             await asyncio.sleep(self.delay)
         finally:
             self.running -= 1
         return [ValueError(f"bad {i}") if isinstance(i, int) and i < 0 else i * 10 for i in items]
+
+
+async def three_in_line(lines: BatchLines, rec: Recorder) -> tuple[asyncio.Task[Any], ...]:
+    """Item 1 in a batch held at its gate, items 2 and 3 waiting behind it."""
+    rec.gate = asyncio.Event()
+    leader = asyncio.create_task(lines.submit("m", 1, rec.apply))
+    await asyncio.sleep(0)
+    waiter = asyncio.create_task(lines.submit("m", 2, rec.apply))
+    behind = asyncio.create_task(lines.submit("m", 3, rec.apply))
+    await asyncio.sleep(0)
+    return leader, waiter, behind
 
 
 async def test_a_lone_item_goes_at_once_and_later_arrivals_go_together() -> None:
@@ -82,12 +93,7 @@ async def test_an_item_error_is_its_own_and_a_batch_failure_is_everyones() -> No
 
 async def test_a_cancelled_waiter_does_not_stall_the_line() -> None:
     lines, rec = BatchLines(max_batch=10), Recorder()
-    rec.gate = asyncio.Event()
-    leader = asyncio.create_task(lines.submit("m", 1, rec.apply))
-    await asyncio.sleep(0)
-    waiter = asyncio.create_task(lines.submit("m", 2, rec.apply))
-    behind = asyncio.create_task(lines.submit("m", 3, rec.apply))
-    await asyncio.sleep(0)
+    leader, waiter, behind = await three_in_line(lines, rec)
     waiter.cancel()
     await asyncio.sleep(0.02)
     assert rec.batches == [[1]]  # the cancelled waiter did not start a second batch beside the first
@@ -100,12 +106,7 @@ async def test_a_cancelled_waiter_does_not_stall_the_line() -> None:
 
 async def test_a_waiter_cancelled_just_as_it_was_handed_the_lead_passes_it_on() -> None:
     lines, rec = BatchLines(max_batch=1), Recorder(delay=0)
-    rec.gate = asyncio.Event()
-    leader = asyncio.create_task(lines.submit("m", 1, rec.apply))
-    await asyncio.sleep(0)
-    waiter = asyncio.create_task(lines.submit("m", 2, rec.apply))
-    behind = asyncio.create_task(lines.submit("m", 3, rec.apply))
-    await asyncio.sleep(0)
+    leader, waiter, behind = await three_in_line(lines, rec)
     pass_lead = lines._pass_lead
 
     def and_cancel_the_new_leader(*args: Any) -> None:
@@ -113,7 +114,7 @@ async def test_a_waiter_cancelled_just_as_it_was_handed_the_lead_passes_it_on() 
         if not waiter.done():
             waiter.cancel()  # handed the lead, cancelled before it could run
 
-    lines._pass_lead = and_cancel_the_new_leader  # type: ignore[method-assign]
+    lines._pass_lead = and_cancel_the_new_leader  # type: ignore[method-assign,assignment]
     rec.gate.set()
     assert await leader == 10
     assert await asyncio.wait_for(behind, 1) == 30
