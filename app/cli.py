@@ -88,10 +88,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_verify(settings))
     if args.command == "register-commands":
         from app.discord.register import register_commands
+        from handlers.definitions import command_definitions
 
         token = settings.discord_bot_token.get_secret_value() if settings.discord_bot_token else None
         return asyncio.run(
             register_commands(
+                command_definitions(),
                 application_id=settings.discord_application_id,
                 bot_token=token,
                 guild_id=args.guild,
@@ -105,15 +107,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def _verify(settings: Settings) -> int:
-    from app.persistence.database import Database
-    from app.persistence.unit_of_work import run_transaction
-    from app.services.verify import verify_ledger
+    from app.bootstrap import bootstrap
 
-    database = Database(settings)
+    hunch = bootstrap(settings)
     try:
-        problems = await run_transaction(database, verify_ledger)
+        problems = await hunch.use_cases.verify_ledger()
     finally:
-        await database.dispose()
+        await hunch.aclose()
     for problem in problems:
         print(f"VIOLATION: {problem}")
     if problems:
@@ -130,9 +130,9 @@ async def _scheduler(settings: Settings, interval: float, once: bool) -> int:
     hunch = bootstrap(settings)
     try:
         if once:
-            print(await run_once(hunch))
+            print(await run_once(hunch.use_cases, hunch.clock))
         else:
-            await run_forever(hunch, interval)
+            await run_forever(hunch.use_cases, hunch.clock, interval)
     finally:
-        await hunch.database.dispose()
+        await hunch.aclose()
     return 0

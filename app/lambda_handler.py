@@ -12,6 +12,7 @@ from typing import Any
 
 from mangum import Mangum
 
+from app.bootstrap import scheduled_pass
 from app.logging import configure_logging
 from app.settings import get_settings
 from app.web import create_app
@@ -23,8 +24,7 @@ handler = Mangum(app, lifespan="off")
 
 
 def scheduled(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    from app.scheduler import run_once
-
-    hunch = app.state.hunch_app.hunch
+    hunch = app.state.endpoint.backend
     loop = asyncio.get_event_loop()
-    return loop.run_until_complete(run_once(hunch))
+    result: dict[str, Any] = loop.run_until_complete(scheduled_pass(hunch))
+    return result

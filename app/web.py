@@ -1,146 +1,19 @@
-"""The HTTP endpoint: `POST /interactions`, `GET /healthz`, `GET /readyz`.
-
-The PING and signature path imports neither the ORM nor the database driver: the application's
-dependencies (`Hunch`) are built on the first interaction that needs them and reused after that.
-"""
+"""The HTTP application, for uvicorn (`app.asgi`), Lambda (`app.lambda_handler`) and tests."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import logging
-import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from starlette.applications import Starlette
-from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
-
-from app.logging import correlation_id, log_fields
-from app.settings import Settings, get_settings
-from app.signature import verify_request
+from app.bootstrap import web_app
+from app.settings import Settings
 
 if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
     from app.bootstrap import Hunch
-
-MAX_BODY_BYTES = 1024 * 1024
-KNOWN_TYPES = frozenset({1, 2, 3, 4, 5})
-logger = logging.getLogger("hunch.http")
-
-
-class _BodyTooLarge(Exception):
-    """The request body is over MAX_BODY_BYTES; nothing more of it is read."""
-
-
-async def _read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise _BodyTooLarge
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise _BodyTooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _json(content: Any, status_code: int = 200) -> Response:
-    return Response(
-        json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode(),
-        status_code=status_code,
-        media_type="application/json",
-    )
-
-
-def _problem(status_code: int, message: str) -> Response:
-    return _json({"error": message}, status_code)
-
-
-class HunchApp:
-    """Holds the settings and, once needed, the wired dependencies; exposes the routes."""
-
-    def __init__(self, settings: Settings, hunch: Hunch | None = None) -> None:
-        self.settings = settings
-        self._hunch = hunch
-
-    @property
-    def hunch(self) -> Hunch:
-        if self._hunch is None:
-            from app.bootstrap import bootstrap
-
-            self._hunch = bootstrap(self.settings)
-        return self._hunch
-
-    async def interactions(self, request: Request) -> Response:
-        try:
-            body = await _read_body(request)
-        except _BodyTooLarge:
-            return _problem(413, "request body too large")
-        except ClientDisconnect:
-            return _problem(400, "client disconnected")
-        if not verify_request(
-            self.settings.discord_public_key,
-            request.headers.get("x-signature-ed25519"),
-            request.headers.get("x-signature-timestamp"),
-            body,
-            max_age_seconds=self.settings.signature_max_age_seconds,
-        ):
-            log_fields(logger, logging.INFO, "bad signature", outcome="unauthorized")
-            return _problem(401, "invalid request signature")
-        try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            return _problem(400, "body is not JSON")
-        if (
-            not isinstance(payload, dict)
-            or payload.get("type") not in KNOWN_TYPES
-            or isinstance(payload.get("type"), bool)
-        ):
-            return _problem(400, "not an interaction of a known type")
-        if payload["type"] == 1:
-            return _json({"type": 1})
-        return await self._interaction(payload)
-
-    async def _interaction(self, payload: dict[str, Any]) -> Response:
-        from pydantic import ValidationError
-
-        from app.discord.dispatch import dispatch
-        from models.discord import Interaction
-
-        try:
-            interaction = Interaction.model_validate(payload)
-        except ValidationError:
-            return _problem(400, "malformed interaction")
-        token = correlation_id.set(interaction.id)
-        try:
-            return _json(await dispatch(self.hunch, interaction))
-        finally:
-            correlation_id.reset(token)
-
-    async def healthz(self, request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
-
-    async def readyz(self, request: Request) -> Response:
-        started = time.perf_counter()
-        try:
-            await asyncio.wait_for(self.hunch.database.ping(), timeout=1.0)
-        except Exception as exc:  # readiness reports, it never raises
-            return JSONResponse({"status": "unavailable", "database": type(exc).__name__}, status_code=503)
-        return JSONResponse({"status": "ok", "database_ms": round((time.perf_counter() - started) * 1000, 1)})
 
 
 def create_app(settings: Settings | None = None, hunch: Hunch | None = None) -> Starlette:
-    settings = settings or get_settings()
-    state = HunchApp(settings, hunch)
-    app = Starlette(
-        routes=[
-            Route("/interactions", state.interactions, methods=["POST"]),
-            Route("/healthz", state.healthz, methods=["GET"]),
-            Route("/readyz", state.readyz, methods=["GET"]),
-        ]
-    )
-    app.state.hunch_app = state
-    return app
+    """Starlette serving Discord's interactions with `hunch`'s dependencies (bootstrapped from `settings` on
+    the first request that needs them when none are given)."""
+    return web_app(settings, hunch)

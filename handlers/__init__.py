@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from app.discord.router import Router
+from handlers import admin, autocomplete, market, trading, wallet
 
 
 def build_router() -> Router:
-    from handlers import admin, market, trading, wallet
-
     router = Router()
-    for module in (market, trading, wallet, admin):
+    for module in (market, trading, wallet, admin, autocomplete):
         module.register(router)
     return router

@@ -12,30 +12,21 @@ leaderboard all belong to a server.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Any
 
-from models.discord import MANAGE_GUILD, OptionType
+from app.domain import limits
+from app.domain.market import MarketStatus
+from models.discord.enums import ApplicationCommandOptionType as OptionType
+from models.discord.enums import (
+    ApplicationCommandType,
+    ApplicationIntegrationType,
+    InteractionContextType,
+    Permissions,
+)
 
-
-class CommandType(IntEnum):
-    CHAT_INPUT = 1
-    USER = 2
-    MESSAGE = 3
-
-
-class InteractionContextType(IntEnum):
-    GUILD = 0
-    BOT_DM = 1
-    PRIVATE_CHANNEL = 2
-
-
-class IntegrationType(IntEnum):
-    GUILD_INSTALL = 0
-    USER_INSTALL = 1
-
-
-MARKET_STATUSES = ("open", "closed", "resolved", "cancelled", "all")
+LIST_ALL = "all"
+LIST_FILTERS = (*(status.value for status in MarketStatus), LIST_ALL)
+"""What `/market list status:` offers: each market status, or all of them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,11 +78,11 @@ class Command:
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "type": int(CommandType.CHAT_INPUT),
+            "type": int(ApplicationCommandType.CHAT_INPUT),
             "name": self.name,
             "description": self.description,
             "contexts": [int(InteractionContextType.GUILD)],
-            "integration_types": [int(IntegrationType.GUILD_INSTALL)],
+            "integration_types": [int(ApplicationIntegrationType.GUILD_INSTALL)],
         }
         if self.options:
             body["options"] = [option.to_json() for option in self.options]
@@ -167,13 +158,20 @@ MARKET = Command(
         sub(
             "create",
             "Create a new prediction market",
-            string("question", "The question the market answers", required=True, max_length=200),
+            string("question", "The question the market answers", required=True, max_length=limits.QUESTION_MAX),
             string(
-                "outcomes", "Comma-separated, 2\u201310 (default Yes, No)", max_length=600
+                "outcomes",
+                f"Comma-separated, {limits.OUTCOMES.low}\u2013{limits.OUTCOMES.high} (default Yes, No)",
+                max_length=limits.OUTCOMES_TEXT_MAX,
             ),  # an en dash, as in the contract
             string("closes_in", "When trading closes, e.g. 90m, 2h, 3d, 1w"),
-            integer("liquidity", "Starting market-maker liquidity, 10 to 1,000,000", min_value=10, max_value=1_000_000),
-            string("description", "Details and how the market will be resolved", max_length=1000),
+            integer(
+                "liquidity",
+                f"Starting market-maker liquidity, {limits.LIQUIDITY.low:,} to {limits.LIQUIDITY.high:,}",
+                min_value=limits.LIQUIDITY.low,
+                max_value=limits.LIQUIDITY.high,
+            ),
+            string("description", "Details and how the market will be resolved", max_length=limits.DESCRIPTION_MAX),
         ),
         sub("show", "Show a market with its prices", market_option()),
         sub(
@@ -182,7 +180,7 @@ MARKET = Command(
             string(
                 "status",
                 "Which markets to list (default open)",
-                choices=tuple(Choice(status.capitalize(), status) for status in MARKET_STATUSES),
+                choices=tuple(Choice(status.capitalize(), status) for status in LIST_FILTERS),
             ),
         ),
         sub("close", "Stop trading on a market before it resolves", market_option()),
@@ -199,7 +197,7 @@ MARKET = Command(
             "cancel",
             "Cancel a market and refund every trade",
             market_option(),
-            string("reason", "Why the market is cancelled", max_length=200),
+            string("reason", "Why the market is cancelled", max_length=limits.REASON_MAX),
         ),
     ),
 )
@@ -250,12 +248,14 @@ ADMIN = Command(
         sub(
             "config",
             "Change Hunch's settings here, or show them when given no options",
-            integer("starting_balance", "Balance each new member starts with", min_value=0),
-            integer("daily_bonus", "Amount /daily gives", min_value=0),
-            integer("default_liquidity", "Liquidity for new markets when none is given", min_value=10),
+            integer("starting_balance", "Balance each new member starts with", min_value=limits.STARTING_BALANCE.low),
+            integer("daily_bonus", "Amount /daily gives", min_value=limits.DAILY_BONUS.low),
+            integer(
+                "default_liquidity", "Liquidity for new markets when none is given", min_value=limits.LIQUIDITY.low
+            ),
             string("default_duration", "How long new markets stay open by default, e.g. 3d"),
-            integer("max_stake", "Most a member can spend on one bet", min_value=1),
-            string("currency", "Name of the play-money currency", max_length=20),
+            integer("max_stake", "Most a member can spend on one bet", min_value=limits.MAX_STAKE.low),
+            string("currency", "Name of the play-money currency", max_length=limits.CURRENCY_MAX),
             role("creator_role", "Role allowed to create markets"),
             role("resolver_role", "Role allowed to resolve markets"),
             boolean("clear_creator_role", "Remove the creator role requirement"),
@@ -266,10 +266,10 @@ ADMIN = Command(
             "Add currency to a member's balance",
             user("user", "Who receives the grant", required=True),
             integer("amount", "How much to grant", required=True, min_value=1),
-            string("reason", "Why you are granting it", max_length=200),
+            string("reason", "Why you are granting it", max_length=limits.REASON_MAX),
         ),
     ),
-    default_member_permissions=MANAGE_GUILD,
+    default_member_permissions=int(Permissions.MANAGE_GUILD),
 )
 
 COMMANDS: tuple[Command, ...] = (MARKET, BET, SELL, BALANCE, PORTFOLIO, LEADERBOARD, DAILY, GIVE, ADMIN)

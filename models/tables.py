@@ -7,34 +7,26 @@ Discord snowflakes (guilds, users, channels, interactions) are BIGINT.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from app.domain import limits
+from app.domain.guild import DEFAULTS
+from app.domain.ledger import AccountKind, TransferReason
+from app.domain.market import MarketStatus, Side
+
 # SQLite only auto-increments an INTEGER PRIMARY KEY; Postgres gets a BIGINT identity.
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 metadata = SQLModel.metadata
 
-ACCOUNT_KINDS = ("member", "house", "market")
-MARKET_STATES = ("open", "closed", "resolved", "cancelled")
-TRANSFER_REASONS = (
-    "starting_grant",
-    "daily_bonus",
-    "gift",
-    "admin_grant",
-    "stake",
-    "sale",
-    "payout",
-    "refund",
-    "subsidy",
-    "house_return",
-)
 
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+def _in(column: str, values: Iterable[StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
 
 
 def _pk() -> Any:
@@ -56,12 +48,20 @@ class Guild(SQLModel, table=True):
     __tablename__ = "guilds"
 
     id: int = Field(sa_column=sa.Column(sa.BigInteger(), primary_key=True, autoincrement=False))
-    starting_balance: int = Field(default=1000, sa_column=sa.Column(sa.BigInteger(), nullable=False))
-    daily_bonus: int = Field(default=100, sa_column=sa.Column(sa.BigInteger(), nullable=False))
-    default_liquidity: int = Field(default=1000, sa_column=sa.Column(sa.BigInteger(), nullable=False))
-    default_duration_seconds: int = Field(default=7 * 86400, sa_column=sa.Column(sa.Integer(), nullable=False))
-    max_stake: int = Field(default=100_000, sa_column=sa.Column(sa.BigInteger(), nullable=False))
-    currency_name: str = Field(default="points", sa_column=sa.Column(sa.String(20), nullable=False))
+    starting_balance: int = Field(
+        default=DEFAULTS.starting_balance, sa_column=sa.Column(sa.BigInteger(), nullable=False)
+    )
+    daily_bonus: int = Field(default=DEFAULTS.daily_bonus, sa_column=sa.Column(sa.BigInteger(), nullable=False))
+    default_liquidity: int = Field(
+        default=DEFAULTS.default_liquidity, sa_column=sa.Column(sa.BigInteger(), nullable=False)
+    )
+    default_duration_seconds: int = Field(
+        default=DEFAULTS.default_duration_seconds, sa_column=sa.Column(sa.Integer(), nullable=False)
+    )
+    max_stake: int = Field(default=DEFAULTS.max_stake, sa_column=sa.Column(sa.BigInteger(), nullable=False))
+    currency_name: str = Field(
+        default=DEFAULTS.currency_name, sa_column=sa.Column(sa.String(limits.CURRENCY_MAX), nullable=False)
+    )
     creator_role_id: int | None = _big(nullable=True)
     resolver_role_id: int | None = _big(nullable=True)
     next_market_number: int = Field(default=1, sa_column=sa.Column(sa.Integer(), nullable=False))
@@ -90,7 +90,7 @@ class Account(SQLModel, table=True):
     created_at: datetime = _time()
 
     __table_args__ = (
-        sa.CheckConstraint(_in("kind", ACCOUNT_KINDS), name="account_kind"),
+        sa.CheckConstraint(_in("kind", AccountKind), name="account_kind"),
         # The house issues points and may go below zero; nobody else ever can.
         sa.CheckConstraint("kind = 'house' OR balance >= 0", name="account_balance_nonneg"),
         sa.CheckConstraint("(kind = 'member') = (user_id IS NOT NULL)", name="account_member_has_user"),
@@ -114,13 +114,13 @@ class Market(SQLModel, table=True):
     id: int | None = _pk()
     guild_id: int = _big()
     number: int = Field(sa_column=sa.Column(sa.Integer(), nullable=False))
-    question: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
+    question: str = Field(sa_column=sa.Column(sa.String(limits.QUESTION_MAX), nullable=False))
     description: str = Field(default="", sa_column=sa.Column(sa.Text(), nullable=False))
     outcomes: list[str] = Field(sa_column=sa.Column(sa.JSON(), nullable=False))
     # LMSR state: q_i for each outcome, in micro-shares.
     shares: list[int] = Field(sa_column=sa.Column(sa.JSON(), nullable=False))
     liquidity: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
-    status: str = Field(default="open", sa_column=sa.Column(sa.String(10), nullable=False))
+    status: str = Field(default=MarketStatus.OPEN.value, sa_column=sa.Column(sa.String(10), nullable=False))
     creator_id: int = _big()
     channel_id: int | None = _big(nullable=True)
     pool_account_id: int | None = _big(nullable=True)
@@ -136,7 +136,7 @@ class Market(SQLModel, table=True):
     total_paid: int | None = _big(nullable=True)
 
     __table_args__ = (
-        sa.CheckConstraint(_in("status", MARKET_STATES), name="market_status"),
+        sa.CheckConstraint(_in("status", MarketStatus), name="market_status"),
         sa.CheckConstraint("liquidity > 0", name="market_liquidity_pos"),
         sa.UniqueConstraint("guild_id", "number", name="ux_markets_guild_number"),
         sa.Index("ix_markets_guild_status", "guild_id", "status", "number"),
@@ -177,7 +177,7 @@ class Trade(SQLModel, table=True):
     created_at: datetime = _time()
 
     __table_args__ = (
-        sa.CheckConstraint("side IN ('buy', 'sell')", name="trade_side"),
+        sa.CheckConstraint(_in("side", Side), name="trade_side"),
         sa.CheckConstraint("points > 0 AND shares > 0", name="trade_positive"),
         sa.Index("ix_trades_market", "market_id", "id"),
     )
@@ -201,7 +201,7 @@ class Transfer(SQLModel, table=True):
     __table_args__ = (
         sa.CheckConstraint("amount > 0", name="transfer_amount_pos"),
         sa.CheckConstraint("debit_account_id <> credit_account_id", name="transfer_distinct_accounts"),
-        sa.CheckConstraint(_in("reason", TRANSFER_REASONS), name="transfer_reason"),
+        sa.CheckConstraint(_in("reason", TransferReason), name="transfer_reason"),
         sa.ForeignKeyConstraint(["debit_account_id"], ["accounts.id"], name="fk_transfer_debit"),
         sa.ForeignKeyConstraint(["credit_account_id"], ["accounts.id"], name="fk_transfer_credit"),
         sa.Index("ix_transfers_debit", "debit_account_id"),
@@ -253,10 +253,14 @@ interaction_records = table(InteractionRecord)
 audit_events = table(AuditEvent)
 
 
-def _rate_limit_table() -> sa.Table:
-    from app.ratelimit.sql import define_rate_limit_hits
-
-    return define_rate_limit_hits(metadata)
-
-
-rate_limit_hits = _rate_limit_table()
+rate_limit_hits = sa.Table(
+    "rate_limit_hits",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.Text(), nullable=False),
+    sa.Column("hit_at_ms", sa.BigInteger(), nullable=False),
+    # hit_at_ms + the window in force when recorded: lets the purge clear any key's rows.
+    sa.Column("expires_at_ms", sa.BigInteger(), nullable=False),
+    sa.Index("ix_rate_limit_hits_key_hit_at_ms", "key", "hit_at_ms"),
+    sa.Index("ix_rate_limit_hits_expires_at_ms", "expires_at_ms"),
+)

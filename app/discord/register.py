@@ -8,10 +8,10 @@ are global.
 from __future__ import annotations
 
 import json
-from typing import TextIO
+from typing import Any, TextIO
 
-from app.discord.rest import DiscordApiError, DiscordRest
-from handlers.definitions import command_definitions
+from app.discord.rest import DiscordRest
+from app.discord.rest_errors import DiscordApiError
 
 EXIT_OK = 0
 EXIT_API_ERROR = 1
@@ -19,6 +19,7 @@ EXIT_USAGE = 2
 
 
 async def register_commands(
+    commands: list[dict[str, Any]],
     *,
     application_id: str,
     bot_token: str | None,
@@ -28,12 +29,11 @@ async def register_commands(
     rest: DiscordRest | None = None,
     err: TextIO | None = None,
 ) -> int:
-    """Print (dry run) or PUT the command definitions; returns the process exit code.
+    """Print (dry run) or PUT the command definitions (`handlers.definitions`); returns the exit code.
 
     Problems are written to `err`, which defaults to `out`.
     """
     err = err if err is not None else out
-    commands = command_definitions()
 
     if dry_run:
         out.write(json.dumps(commands, indent=2, ensure_ascii=False) + "\n")

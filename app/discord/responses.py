@@ -1,120 +1,99 @@
-"""Typed builders for interaction responses, within Discord's documented limits.
+"""Builders for interaction responses, within Discord's documented limits.
 
-Every message sets `allowed_mentions` so that text written by members can never ping anyone.
+Every message sets `allowed_mentions` so that text written by members can never ping anyone: a message
+that must ping names exactly whom in `allowed_mentions`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from models.discord.enums import InteractionCallbackType, MessageFlags
+from models.discord.messages import (
+    ActionRow,
+    AllowedMentions,
+    AutocompleteChoice,
+    Embed,
+    InteractionResponse,
+    MessageData,
+)
 
-from discord_interactions import InteractionResponseFlags, InteractionResponseType
-
-NO_MENTIONS: dict[str, list[str]] = {"parse": []}
 CONTENT_LIMIT = 2000
+EMBEDS_LIMIT = 10
+ROWS_LIMIT = 5
 CHOICES_LIMIT = 25
 CHOICE_NAME_LIMIT = 100
 MODAL_TITLE_LIMIT = 45
+CUSTOM_ID_LIMIT = 100
 
-Json = dict[str, Any]
+NO_MENTIONS: AllowedMentions = {"parse": []}
 
 
-def _cut(text: str, limit: int) -> str:
+def cut(text: str, limit: int) -> str:
+    """`text`, or its first `limit - 1` characters and an ellipsis."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _message_data(
-    content: str | None,
-    embeds: list[Json] | None,
-    components: list[Json] | None,
-    allowed_mentions: Json | None,
-) -> Json:
-    data: Json = {"allowed_mentions": allowed_mentions or NO_MENTIONS}
+def message_data(
+    content: str | None = None,
+    *,
+    embeds: list[Embed] | None = None,
+    components: list[ActionRow] | None = None,
+    allowed_mentions: AllowedMentions | None = None,
+) -> MessageData:
+    data: MessageData = {"allowed_mentions": allowed_mentions or NO_MENTIONS}
     if content is not None:
-        data["content"] = _cut(content, CONTENT_LIMIT)
+        data["content"] = cut(content, CONTENT_LIMIT)
     if embeds is not None:
-        data["embeds"] = embeds[:10]
+        data["embeds"] = embeds[:EMBEDS_LIMIT]
     if components is not None:
-        data["components"] = components[:5]
+        data["components"] = components[:ROWS_LIMIT]
     return data
-
-
-def pong() -> Json:
-    return {"type": int(InteractionResponseType.PONG)}
 
 
 def message(
     content: str | None = None,
     *,
-    embeds: list[Json] | None = None,
-    components: list[Json] | None = None,
+    embeds: list[Embed] | None = None,
+    components: list[ActionRow] | None = None,
     ephemeral: bool = False,
-    allowed_mentions: Json | None = None,
-) -> Json:
-    data = _message_data(content, embeds, components, allowed_mentions)
+    allowed_mentions: AllowedMentions | None = None,
+) -> InteractionResponse:
+    data = message_data(content, embeds=embeds, components=components, allowed_mentions=allowed_mentions)
     if ephemeral:
-        data["flags"] = int(InteractionResponseFlags.EPHEMERAL)
-    return {"type": int(InteractionResponseType.CHANNEL_MESSAGE_WITH_SOURCE), "data": data}
+        data["flags"] = MessageFlags.EPHEMERAL
+    return {"type": InteractionCallbackType.CHANNEL_MESSAGE_WITH_SOURCE, "data": data}
 
 
-def ephemeral(content: str, *, embeds: list[Json] | None = None, components: list[Json] | None = None) -> Json:
+def ephemeral(
+    content: str, *, embeds: list[Embed] | None = None, components: list[ActionRow] | None = None
+) -> InteractionResponse:
     return message(content, embeds=embeds, components=components, ephemeral=True)
 
 
 def update(
     content: str | None = None,
     *,
-    embeds: list[Json] | None = None,
-    components: list[Json] | None = None,
-    allowed_mentions: Json | None = None,
-) -> Json:
+    embeds: list[Embed] | None = None,
+    components: list[ActionRow] | None = None,
+    allowed_mentions: AllowedMentions | None = None,
+) -> InteractionResponse:
     """Edit the message the component was attached to."""
+    data = message_data(content, embeds=embeds, components=components, allowed_mentions=allowed_mentions)
+    return {"type": InteractionCallbackType.UPDATE_MESSAGE, "data": data}
+
+
+def modal(custom_id: str, title: str, components: list[ActionRow]) -> InteractionResponse:
     return {
-        "type": int(InteractionResponseType.UPDATE_MESSAGE),
-        "data": _message_data(content, embeds, components, allowed_mentions),
-    }
-
-
-def modal(custom_id: str, title: str, components: list[Json]) -> Json:
-    return {
-        "type": int(InteractionResponseType.MODAL),
-        "data": {"custom_id": custom_id[:100], "title": _cut(title, MODAL_TITLE_LIMIT), "components": components[:5]},
-    }
-
-
-def text_input(
-    custom_id: str,
-    label: str,
-    *,
-    placeholder: str | None = None,
-    required: bool = True,
-    min_length: int = 1,
-    max_length: int = 20,
-    value: str | None = None,
-) -> Json:
-    """A short text input wrapped in the action row a modal needs."""
-    field: Json = {
-        "type": 4,
-        "custom_id": custom_id[:100],
-        "style": 1,
-        "label": _cut(label, 45),
-        "required": required,
-        "min_length": min_length,
-        "max_length": max_length,
-    }
-    if placeholder:
-        field["placeholder"] = _cut(placeholder, 100)
-    if value:
-        field["value"] = value
-    return {"type": 1, "components": [field]}
-
-
-def autocomplete(choices: list[tuple[str, str | int | float]]) -> Json:
-    return {
-        "type": int(InteractionResponseType.APPLICATION_COMMAND_AUTOCOMPLETE_RESULT),
+        "type": InteractionCallbackType.MODAL,
         "data": {
-            "choices": [
-                {"name": _cut(name, CHOICE_NAME_LIMIT) or "?", "value": value}
-                for name, value in choices[:CHOICES_LIMIT]
-            ]
+            "custom_id": custom_id[:CUSTOM_ID_LIMIT],
+            "title": cut(title, MODAL_TITLE_LIMIT),
+            "components": components[:ROWS_LIMIT],
         },
     }
+
+
+def autocomplete(choices: list[tuple[str, str | int | float]]) -> InteractionResponse:
+    shown: list[AutocompleteChoice] = [
+        {"name": cut(name, CHOICE_NAME_LIMIT) or "?", "value": value} for name, value in choices[:CHOICES_LIMIT]
+    ]
+    return {"type": InteractionCallbackType.APPLICATION_COMMAND_AUTOCOMPLETE_RESULT, "data": {"choices": shown}}

@@ -17,6 +17,8 @@ from typing import Any, Self
 
 import httpx
 
+from app.discord.rest_errors import DiscordApiError, DiscordRateLimited, describe_error_body
+
 API_BASE = "https://discord.com/api/v10"
 USER_AGENT = "DiscordBot (https://github.com/hunch, 0.1)"
 
@@ -30,34 +32,6 @@ logger = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
-
-
-class DiscordApiError(Exception):
-    """Discord refused a request, or could not be reached. The message says what to check."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        code: int | None = None,
-        method: str = "",
-        path: str = "",
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.code = code  # Discord's JSON error code, e.g. 50035 (Invalid Form Body)
-        self.method = method
-        self.path = path
-
-
-class DiscordRateLimited(DiscordApiError):
-    """Still rate limited after the allowed retries, or asked to wait longer than we are willing to."""
-
-    def __init__(self, message: str, *, retry_after: float, method: str = "", path: str = "") -> None:
-        super().__init__(message, status=429, method=method, path=path)
-        self.retry_after = retry_after
 
 
 class DiscordRest:
@@ -211,7 +185,7 @@ class DiscordRest:
         route = f"{method} {path}"
         body = _json_or_none(response)
         code = body.get("code") if isinstance(body, dict) and isinstance(body.get("code"), int) else None
-        discord_says = _describe_error_body(body) or response.reason_phrase or "no details"
+        discord_says = describe_error_body(body) or response.reason_phrase or "no details"
 
         if status == 401:
             message = "Discord rejected the bot token (401): check DISCORD_BOT_TOKEN"
@@ -280,36 +254,3 @@ def _is_global(response: httpx.Response) -> bool:
     if isinstance(body, dict) and body.get("global") is True:
         return True
     return str(response.headers.get("X-RateLimit-Global", "")).lower() == "true"
-
-
-def _describe_error_body(body: Any) -> str:
-    """Discord's message plus every field error, e.g. `Invalid Form Body; 0.options.1.name: ... (CODE)`."""
-    if not isinstance(body, dict):
-        return ""
-    parts: list[str] = []
-    message = body.get("message")
-    if isinstance(message, str) and message:
-        parts.append(f"{message} (code {body['code']})" if isinstance(body.get("code"), int) else message)
-    errors = body.get("errors")
-    if isinstance(errors, dict):
-        parts.extend(_flatten_field_errors(errors, ""))
-    return "; ".join(parts)
-
-
-def _flatten_field_errors(node: dict[str, Any], prefix: str, limit: int = 10) -> list[str]:
-    found: list[str] = []
-    inner = node.get("_errors")
-    if isinstance(inner, list):
-        for error in inner:
-            if isinstance(error, dict):
-                text = str(error.get("message", "invalid"))
-                if error.get("code"):
-                    text += f" ({error['code']})"
-                found.append(f"{prefix or '(body)'}: {text}")
-    for key, child in node.items():
-        if key == "_errors" or not isinstance(child, dict):
-            continue
-        found.extend(_flatten_field_errors(child, f"{prefix}.{key}" if prefix else str(key), limit))
-        if len(found) >= limit:
-            break
-    return found[:limit]

@@ -1,26 +1,26 @@
-"""Dispatches parsed interactions to handlers: by command path, custom_id prefix or focused option."""
+"""Routes parsed interactions to handlers: by command path, custom_id action or focused option."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from models.discord import CommandOption, Interaction, InteractionType, OptionType
+from app.discord.custom_ids import action_of
+from app.services.use_cases import UseCases
+from models.discord.enums import ApplicationCommandOptionType, InteractionType
+from models.discord.interactions import CommandOption, Interaction
+from models.discord.messages import InteractionResponse
 
-if TYPE_CHECKING:
-    from app.bootstrap import Hunch
-
-Json = dict[str, Any]
-Handler = Callable[["Context"], Awaitable[Json]]
+Handler = Callable[["Context"], Awaitable[InteractionResponse]]
 
 
 @dataclass(frozen=True)
 class Context:
-    """What a handler gets: the interaction, its parsed options and the application's dependencies."""
+    """What a handler gets: the interaction, its parsed options, and the use cases it may call."""
 
     interaction: Interaction
-    hunch: Hunch
+    use_cases: UseCases
     path: str = ""
     options: dict[str, Any] = field(default_factory=dict)
     focused: str | None = None
@@ -36,7 +36,8 @@ def command_path(interaction: Interaction) -> tuple[str, dict[str, Any], str | N
     options: list[CommandOption] = data.options
     while (
         len(options) == 1
-        and options[0].type in (OptionType.SUB_COMMAND, OptionType.SUB_COMMAND_GROUP)
+        and options[0].type
+        in (ApplicationCommandOptionType.SUB_COMMAND, ApplicationCommandOptionType.SUB_COMMAND_GROUP)
         and options[0].value is None
     ):
         parts.append(options[0].name)
@@ -50,10 +51,6 @@ def command_path(interaction: Interaction) -> tuple[str, dict[str, Any], str | N
     return " ".join(parts), values, focused
 
 
-def custom_id_prefix(custom_id: str) -> str:
-    return custom_id.split(":", 1)[0]
-
-
 class Router:
     def __init__(self) -> None:
         self._commands: dict[str, Handler] = {}
@@ -64,11 +61,11 @@ class Router:
     def command(self, path: str) -> Callable[[Handler], Handler]:
         return self._register(self._commands, path)
 
-    def component(self, prefix: str) -> Callable[[Handler], Handler]:
-        return self._register(self._components, prefix)
+    def component(self, action: str) -> Callable[[Handler], Handler]:
+        return self._register(self._components, action)
 
-    def modal(self, prefix: str) -> Callable[[Handler], Handler]:
-        return self._register(self._modals, prefix)
+    def modal(self, action: str) -> Callable[[Handler], Handler]:
+        return self._register(self._modals, action)
 
     def autocomplete(self, path: str, *option_names: str) -> Callable[[Handler], Handler]:
         def decorate(handler: Handler) -> Handler:
@@ -88,23 +85,19 @@ class Router:
 
         return decorate
 
-    @property
-    def command_paths(self) -> list[str]:
-        return sorted(self._commands)
-
-    def resolve(self, interaction: Interaction, hunch: Hunch) -> tuple[Handler | None, Context]:
+    def resolve(self, interaction: Interaction, use_cases: UseCases) -> tuple[Handler | None, Context]:
         """The handler for this interaction (None when nothing matches) and its context."""
         kind = interaction.type
         if kind in (InteractionType.APPLICATION_COMMAND, InteractionType.APPLICATION_COMMAND_AUTOCOMPLETE):
             path, options, focused = command_path(interaction)
-            ctx = Context(interaction, hunch, path, options, focused)
+            ctx = Context(interaction, use_cases, path, options, focused)
             if kind == InteractionType.APPLICATION_COMMAND:
                 return self._commands.get(path), ctx
             return self._autocomplete.get((path, focused or "")), ctx
         if kind == InteractionType.MESSAGE_COMPONENT:
             custom_id = interaction.component.custom_id
-            return self._components.get(custom_id_prefix(custom_id)), Context(interaction, hunch, custom_id)
+            return self._components.get(action_of(custom_id)), Context(interaction, use_cases, custom_id)
         if kind == InteractionType.MODAL_SUBMIT:
             custom_id = interaction.modal.custom_id
-            return self._modals.get(custom_id_prefix(custom_id)), Context(interaction, hunch, custom_id)
-        return None, Context(interaction, hunch)
+            return self._modals.get(action_of(custom_id)), Context(interaction, use_cases, custom_id)
+        return None, Context(interaction, use_cases)

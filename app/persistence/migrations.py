@@ -24,12 +24,6 @@ def upgrade(settings: Settings, revision: str = "head") -> None:
     command.upgrade(alembic_config(settings.database_url), revision)
 
 
-def current_revision(settings: Settings) -> None:
-    from alembic import command
-
-    command.current(alembic_config(settings.database_url))
-
-
 def upgrade_connection(connection: object, revision: str = "head") -> None:
     """Migrate through an open (sync) connection, e.g. from `AsyncConnection.run_sync`."""
     from alembic import command

@@ -9,24 +9,34 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, literal_column, select
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.elements import BindParameter
 
-from app.errors import Unavailable
+from app.domain.errors import Unavailable
+from app.persistence.accounts import SqlAccounts
+from app.persistence.books import SqlBooks
 from app.persistence.database import Database
+from app.persistence.failures import is_disconnect, is_retryable
+from app.persistence.guilds import SqlGuilds
+from app.persistence.ledger import SqlLedger
+from app.persistence.markets import SqlMarkets
+from app.persistence.positions import SqlPositions
+from app.persistence.reads import SqlReads
+from app.persistence.records import SqlRecords
+from app.persistence.trades import SqlTrades
+from app.persistence.writes import RowWrites, SetWrites, Write, Writes
 
 T = TypeVar("T")
 logger = logging.getLogger("hunch.db")
 
-RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available
 MAX_ATTEMPTS = 5
 
 
@@ -35,12 +45,23 @@ def utcnow() -> datetime:
 
 
 class UnitOfWork:
+    """The unit of work on Postgres or SQLite (see `app.services.ports.UnitOfWork`)."""
+
     def __init__(self, database: Database, clock: Callable[[], datetime] = utcnow) -> None:
         self.database = database
         self.clock = clock
-        self._conn: AsyncConnection | None = None
-        self._staged: list[tuple[UpdateBase, dict[str, Any] | None]] = []
         self.now = clock()
+        self._conn: AsyncConnection | None = None
+        self.writes: Writes = SetWrites() if database.is_postgres else RowWrites()
+        self.guilds = SqlGuilds(self)
+        self.accounts = SqlAccounts(self)
+        self.markets = SqlMarkets(self)
+        self.positions = SqlPositions(self)
+        self.trades = SqlTrades(self)
+        self.records = SqlRecords(self)
+        self.ledger = SqlLedger(self)
+        self.reads = SqlReads(self)
+        self.books = SqlBooks(self)
 
     @property
     def conn(self) -> AsyncConnection:
@@ -48,8 +69,8 @@ class UnitOfWork:
         return self._conn
 
     @property
-    def is_postgres(self) -> bool:
-        return self.database.is_postgres
+    def dialect(self) -> str:
+        return self.database.dialect
 
     async def __aenter__(self) -> UnitOfWork:
         self.now = self.clock()
@@ -59,7 +80,7 @@ class UnitOfWork:
 
     async def __aexit__(self, *exc_info: object) -> None:
         conn, self._conn = self._conn, None
-        self._staged = []
+        self.writes.drain()
         if conn is None:
             return
         try:
@@ -77,43 +98,38 @@ class UnitOfWork:
         await self.flush()
         await self.conn.commit()
 
-    def stage(self, *statements: UpdateBase) -> None:
-        """Queue writes; they go to the database together at the next `flush()` or `commit()`."""
-        self._staged.extend((statement, None) for statement in statements)
-
-    def stage_prepared(self, statement: UpdateBase, params: dict[str, Any]) -> None:
-        """Queue a write built once with named `bindparam`s, with this request's values.
-
-        Statements built once cost nothing to construct, and a batch made only of them is combined into
-        one statement once per process; a parameter name means the same value across one flush.
-        """
-        self._staged.append((statement, params))
-
     async def flush(self) -> None:
-        """Apply the staged writes in order.
-
-        On Postgres they go as one statement of data-modifying CTEs: one round trip however many there
-        are. Statements staged together must not touch the same row twice.
-        """
-        staged, self._staged = self._staged, []
-        if not staged:
+        """Send the staged writes, in order. On Postgres they go as one statement of data-modifying CTEs:
+        one round trip however many there are (writes staged together must not touch one row twice)."""
+        writes = self.writes.drain()
+        if not writes:
             return
-        if not self.is_postgres or len(staged) == 1:
-            for statement, params in staged:
-                if params is None:
-                    await self.conn.execute(statement)
-                else:
-                    names = _bind_names(statement)
-                    await self.conn.execute(statement, {k: v for k, v in params.items() if k in names})
+        if (
+            not self.database.is_postgres
+            or len(writes) == 1
+            or any(not isinstance(w.params, Mapping | None) for w in writes)
+        ):
+            for write in writes:
+                await self._execute(write)
             return
         merged: dict[str, Any] = {}
-        for _, params in staged:
-            merged.update(params or {})
-        statements = tuple(statement for statement, _ in staged)
-        if all(params is not None for _, params in staged):
+        for write in writes:
+            merged.update(write.params or {})  # type: ignore[arg-type]
+        statements = tuple(write.statement for write in writes)
+        if all(write.params is not None for write in writes):
             await self.conn.execute(_combined(statements), merged)
         else:
             await self.conn.execute(_combine(statements), merged)
+
+    async def _execute(self, write: Write) -> None:
+        if write.params is None:
+            await self.conn.execute(write.statement)
+        elif not isinstance(write.params, Mapping):
+            if write.params:
+                await self.conn.execute(write.statement, list(write.params))
+        else:
+            names = _bind_names(write.statement)
+            await self.conn.execute(write.statement, {k: v for k, v in write.params.items() if k in names})
 
 
 def _combine(statements: Sequence[UpdateBase]) -> Select[Any]:
@@ -150,58 +166,6 @@ def _bind_names(statement: UpdateBase) -> frozenset[str]:
     return found[1]
 
 
-def _sqlstate(exc: DBAPIError) -> str | None:
-    orig = exc.orig
-    for attr in ("sqlstate", "pgcode"):
-        code = getattr(orig, attr, None)
-        if code:
-            return str(code)
-    cause = getattr(orig, "__cause__", None)
-    code = getattr(cause, "sqlstate", None)
-    return str(code) if code else None
-
-
-def is_retryable(exc: BaseException) -> bool:
-    if isinstance(exc, DBAPIError) and not exc.connection_invalidated:
-        if _sqlstate(exc) in RETRYABLE_SQLSTATES:
-            return True
-        return "database is locked" in str(exc.orig)
-    return False
-
-
-def is_disconnect(exc: BaseException) -> bool:
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    names = {type(e).__name__ for e in _chain(exc)}
-    return bool(
-        names
-        & {
-            "ConnectionDoesNotExistError",
-            "ConnectionResetError",
-            "ConnectionRefusedError",
-            "InterfaceError",
-            "AdminShutdownError",
-            "TerminatingConnectionError",
-            "CannotConnectNowError",
-            "OSError",
-            "TimeoutError",
-        }
-    ) or _sqlstate_any(exc, {"57P01", "57P02", "57P03", "08000", "08003", "08006"})
-
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    seen: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in seen:
-        seen.append(current)
-        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
-    return seen
-
-
-def _sqlstate_any(exc: BaseException, codes: set[str]) -> bool:
-    return any(str(getattr(e, "sqlstate", "")) in codes for e in _chain(exc))
-
-
 async def run_transaction(
     database: Database,
     work: Callable[[UnitOfWork], Awaitable[T]],
@@ -211,8 +175,8 @@ async def run_transaction(
 ) -> T:
     """Run `work` in a fresh unit of work, retrying transient conflicts.
 
-    `retry_integrity` also retries a unique-key race (two requests creating the same row at once): the
-    next attempt sees the row the other one committed.
+    `retry_integrity` also retries a unique-key race (two requests creating the same row at once): the next
+    attempt sees the row the other one committed.
     """
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
@@ -233,3 +197,14 @@ async def run_transaction(
                 ) from exc
             raise
     raise AssertionError("unreachable")
+
+
+class Transactions:
+    """`app.services.ports.Transactions` on a database."""
+
+    def __init__(self, database: Database, clock: Callable[[], datetime] = utcnow) -> None:
+        self.database = database
+        self.clock = clock
+
+    async def run(self, work: Callable[[Any], Awaitable[T]], *, retry_duplicates: bool = False) -> T:
+        return await run_transaction(self.database, work, clock=self.clock, retry_integrity=retry_duplicates)

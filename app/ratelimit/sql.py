@@ -20,52 +20,19 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    Index,
-    Integer,
-    MetaData,
-    Table,
-    Text,
-    delete,
-    func,
-    insert,
-    literal,
-    select,
-)
+from sqlalchemy import Integer, Table, delete, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.ratelimit.base import ALLOWED, Decision, Limit, latest, now_ms, refused
+from models.tables import rate_limit_hits
 
 logger = logging.getLogger(__name__)
-
-TABLE_NAME = "rate_limit_hits"
 
 # First key of the two-int4 advisory lock: keeps these locks apart from other advisory-lock users
 # (the single-bigint and two-int4 lock spaces never overlap in Postgres). b"HnRL" as an int.
 ADVISORY_LOCK_CLASS = 0x486E524C
 
 _PURGE_BATCH = 1000
-
-
-def define_rate_limit_hits(metadata: MetaData, *, name: str = TABLE_NAME) -> Table:
-    """Define the hits table on ``metadata`` (e.g. the application's, for Alembic)."""
-    return Table(
-        name,
-        metadata,
-        Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
-        Column("key", Text(), nullable=False),
-        Column("hit_at_ms", BigInteger(), nullable=False),
-        # hit_at_ms + the window in force when recorded: lets purge_expired clear any key's rows.
-        Column("expires_at_ms", BigInteger(), nullable=False),
-        Index(f"ix_{name}_key_hit_at_ms", "key", "hit_at_ms"),
-        Index(f"ix_{name}_expires_at_ms", "expires_at_ms"),
-    )
-
-
-metadata = MetaData()
-rate_limit_hits = define_rate_limit_hits(metadata)
 
 
 async def create_table(engine: AsyncEngine, table: Table = rate_limit_hits) -> None:

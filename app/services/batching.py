@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.errors import Unavailable
+from app.domain.errors import Unavailable
 
 Apply = Callable[[list[Any]], Awaitable[Sequence[Any]]]
 _UNSETTLED: Any = object()

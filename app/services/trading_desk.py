@@ -19,42 +19,36 @@ market's transaction never holds the house row.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
 from decimal import Decimal
 from functools import partial
 from typing import Any
 
-import sqlalchemy as sa
-
-from app.persistence.database import Database
-from app.persistence.unit_of_work import UnitOfWork, run_transaction, utcnow
+from app.domain.actor import Actor
+from app.domain.market import Side
+from app.services.accounts import open_accounts
 from app.services.batching import BatchLines
-from app.services.common import AccountMissing, Actor, accounts, open_member_accounts
-from app.services.trading import Filled, Order, trade
-from app.services.views import TradeReceipt
+from app.services.ports import Transactions, UnitOfWork
+from app.services.results import TradeReceipt
+from app.services.trading import AccountMissing, Filled, Order, trade
 
 MAX_BATCH = 64
 MAX_KNOWN_MEMBERS = 100_000
 
 
 class TradingDesk:
-    def __init__(
-        self, database: Database, clock: Callable[[], datetime] = utcnow, *, max_batch: int = MAX_BATCH
-    ) -> None:
-        self.database = database
-        self.clock = clock
+    def __init__(self, transactions: Transactions, *, max_batch: int = MAX_BATCH) -> None:
+        self.transactions = transactions
         self._lines = BatchLines(max_batch)
         # Members known to have an account (accounts are never deleted): their trades skip the check.
         self._members: set[tuple[int, int]] = set()
 
     async def buy(self, actor: Actor, number: int, outcome: int | str, amount: int | None) -> TradeReceipt:
         """Stake `amount` points on `outcome` (index or label; `None` stakes everything, up to the maximum)."""
-        return await self.trade(Order(actor, "buy", number, outcome, amount=amount))
+        return await self.trade(Order(actor, Side.BUY, number, outcome, amount=amount))
 
     async def sell(self, actor: Actor, number: int, outcome: int | str, shares: Decimal | None) -> TradeReceipt:
         """Sell `shares` of `outcome` (index or label) back to the market (`None` sells all the member holds)."""
-        return await self.trade(Order(actor, "sell", number, outcome, shares=shares))
+        return await self.trade(Order(actor, Side.SELL, number, outcome, shares=shares))
 
     async def trade(self, order: Order) -> TradeReceipt:
         """Apply `order` (in a batch with whatever else is waiting for its market); its receipt, or its error."""
@@ -92,23 +86,19 @@ class TradingDesk:
             await uow.commit()
             return filled
 
-        return await run_transaction(self.database, apply, clock=self.clock, retry_integrity=True)
+        return await self.transactions.run(apply, retry_duplicates=True)
 
     async def _open(self, guild_id: int, members: list[tuple[int, int | None]]) -> list[None]:
         """Open the accounts of those of a guild's members (user id, interaction id) who have none."""
 
-        async def open_accounts(uow: UnitOfWork) -> None:
-            have = await uow.conn.execute(
-                sa.select(accounts.c.user_id).where(
-                    accounts.c.guild_id == guild_id, accounts.c.user_id.in_([u for u, _ in members])
-                )
-            )
-            known = {int(u) for (u,) in have}
-            missing = {u: i for u, i in members if u not in known}
+        async def open_missing(uow: UnitOfWork) -> None:
+            known = await uow.accounts.with_accounts(guild_id, [user_id for user_id, _ in members])
+            missing = {user_id: interaction_id for user_id, interaction_id in members if user_id not in known}
             if missing:
-                await open_member_accounts(uow, guild_id, missing.items())
+                await open_accounts(uow, await uow.guilds.get(guild_id), missing)
+                await uow.commit()
 
-        await run_transaction(self.database, open_accounts, clock=self.clock, retry_integrity=True)
+        await self.transactions.run(open_missing, retry_duplicates=True)
         return [None] * len(members)
 
 

@@ -10,7 +10,8 @@ import httpx
 import pytest
 import respx
 
-from app.discord.rest import DiscordApiError, DiscordRateLimited, DiscordRest
+from app.discord.rest import DiscordRest
+from app.discord.rest_errors import DiscordApiError, DiscordRateLimited
 
 API = "https://discord.com/api/v10"
 APP_ID = "111111111111111111"

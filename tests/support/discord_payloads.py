@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from handlers.definitions import COMMANDS, Option, OptionType
+from handlers.definitions import COMMANDS, Option
+from models.discord.enums import ApplicationCommandOptionType as OptionType
 from tests.support import discord_schema
 from tests.support.signing import Signer
 

@@ -1,0 +1,67 @@
+"""A server's Hunch settings: defaults, and the changes a manager may make with `/admin config`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from app.domain import limits
+from app.domain.errors import ValidationError
+
+
+@dataclass(frozen=True, slots=True)
+class GuildSettings:
+    guild_id: int
+    starting_balance: int = 1000
+    daily_bonus: int = 100
+    default_liquidity: int = 1000
+    default_duration_seconds: int = 7 * 86400
+    max_stake: int = 100_000
+    currency_name: str = "points"
+    creator_role_id: int | None = None
+    resolver_role_id: int | None = None
+
+
+DEFAULTS = GuildSettings(guild_id=0)
+
+_BOUNDS = {
+    "starting_balance": limits.STARTING_BALANCE,
+    "daily_bonus": limits.DAILY_BONUS,
+    "default_liquidity": limits.LIQUIDITY,
+    "default_duration_seconds": limits.DURATION_SECONDS,
+    "max_stake": limits.MAX_STAKE,
+}
+
+
+@dataclass(frozen=True)
+class ConfigChange:
+    """What `/admin config` was asked to change; `None` leaves a setting as it is."""
+
+    starting_balance: int | None = None
+    daily_bonus: int | None = None
+    default_liquidity: int | None = None
+    default_duration_seconds: int | None = None
+    max_stake: int | None = None
+    currency_name: str | None = None
+    creator_role_id: int | None = None
+    resolver_role_id: int | None = None
+    clear_creator_role: bool = False
+    clear_resolver_role: bool = False
+
+    def changes(self) -> dict[str, Any]:
+        """The settings to write, by name, checked against their bounds."""
+        values = {k: v for k, v in asdict(self).items() if v is not None and not k.startswith("clear_")}
+        if self.clear_creator_role:
+            values["creator_role_id"] = None
+        if self.clear_resolver_role:
+            values["resolver_role_id"] = None
+        for name, bounds in _BOUNDS.items():
+            if name in values and values[name] not in bounds:
+                raise ValidationError(bounds.describe(name.replace("_", " ")))
+        currency = values.get("currency_name")
+        if currency is not None and not str(currency).strip():
+            raise ValidationError("The currency name can't be empty.")
+        return values
+
+
+SETTING_NAMES = tuple(f.name for f in fields(GuildSettings) if f.name != "guild_id")

@@ -1,0 +1,152 @@
+"""The HTTP endpoint Discord calls: `POST /interactions`, and `GET /healthz`, `GET /readyz` for operators.
+
+The PING and signature path imports neither the ORM nor the database driver: the backend (everything
+behind the endpoint) is connected on the first interaction that needs it and reused after that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from starlette.applications import Starlette
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from app.discord.signature import verify_request
+from app.logging import correlation_id, log_fields
+from app.settings import Settings
+
+if TYPE_CHECKING:
+    from models.discord.interactions import Interaction
+    from models.discord.messages import InteractionResponse
+
+MAX_BODY_BYTES = 1024 * 1024
+KNOWN_TYPES = frozenset({1, 2, 3, 4, 5})
+logger = logging.getLogger("hunch.http")
+
+
+class _BodyTooLarge(Exception):
+    """The request body is over MAX_BODY_BYTES; nothing more of it is read."""
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise _BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise _BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _json(content: Any, status_code: int = 200) -> Response:
+    return Response(
+        json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode(),
+        status_code=status_code,
+        media_type="application/json",
+    )
+
+
+def _problem(status_code: int, message: str) -> Response:
+    return _json({"error": message}, status_code)
+
+
+class Backend(Protocol):
+    async def handle(self, interaction: Interaction) -> InteractionResponse:
+        """The answer to a verified interaction (never raises)."""
+
+    async def ping_database(self) -> None: ...
+
+
+class Endpoint:
+    """Holds the settings and, once needed, the backend; exposes the routes."""
+
+    def __init__(self, settings: Settings, connect: Callable[[], Backend]) -> None:
+        self.settings = settings
+        self._connect = connect
+        self._backend: Backend | None = None
+
+    @property
+    def backend(self) -> Backend:
+        if self._backend is None:
+            self._backend = self._connect()
+        return self._backend
+
+    async def interactions(self, request: Request) -> Response:
+        try:
+            body = await _read_body(request)
+        except _BodyTooLarge:
+            return _problem(413, "request body too large")
+        except ClientDisconnect:
+            return _problem(400, "client disconnected")
+        if not verify_request(
+            self.settings.discord_public_key,
+            request.headers.get("x-signature-ed25519"),
+            request.headers.get("x-signature-timestamp"),
+            body,
+            max_age_seconds=self.settings.signature_max_age_seconds,
+        ):
+            log_fields(logger, logging.INFO, "bad signature", outcome="unauthorized")
+            return _problem(401, "invalid request signature")
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return _problem(400, "body is not JSON")
+        if (
+            not isinstance(payload, dict)
+            or payload.get("type") not in KNOWN_TYPES
+            or isinstance(payload.get("type"), bool)
+        ):
+            return _problem(400, "not an interaction of a known type")
+        if payload["type"] == 1:
+            return _json({"type": 1})
+        return await self._interaction(payload)
+
+    async def _interaction(self, payload: dict[str, Any]) -> Response:
+        from pydantic import ValidationError
+
+        from models.discord.interactions import Interaction
+
+        try:
+            interaction = Interaction.model_validate(payload)
+        except ValidationError:
+            return _problem(400, "malformed interaction")
+        token = correlation_id.set(interaction.id)
+        try:
+            return _json(await self.backend.handle(interaction))
+        finally:
+            correlation_id.reset(token)
+
+    async def healthz(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(self, request: Request) -> Response:
+        started = time.perf_counter()
+        try:
+            await asyncio.wait_for(self.backend.ping_database(), timeout=1.0)
+        except Exception as exc:  # readiness reports, it never raises
+            return JSONResponse({"status": "unavailable", "database": type(exc).__name__}, status_code=503)
+        return JSONResponse({"status": "ok", "database_ms": round((time.perf_counter() - started) * 1000, 1)})
+
+
+def build_app(settings: Settings, connect: Callable[[], Backend]) -> Starlette:
+    endpoint = Endpoint(settings, connect)
+    app = Starlette(
+        routes=[
+            Route("/interactions", endpoint.interactions, methods=["POST"]),
+            Route("/healthz", endpoint.healthz, methods=["GET"]),
+            Route("/readyz", endpoint.readyz, methods=["GET"]),
+        ]
+    )
+    app.state.endpoint = endpoint
+    return app

@@ -1,0 +1,32 @@
+"""Interaction records: what each state-changing interaction returned (idempotency)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cache
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.persistence.session import Session
+from app.persistence.sql import any_of
+from models.tables import interaction_records
+
+
+@cache
+def _recorded(dialect: str) -> sa.Select[Any]:
+    return sa.select(interaction_records.c.id, interaction_records.c.result).where(
+        any_of(interaction_records.c.id, "recorded_ids", dialect)
+    )
+
+
+class SqlRecords:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    async def find(self, interaction_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        wanted = sorted(set(interaction_ids))
+        if not wanted:
+            return {}
+        rows = await self._session.conn.execute(_recorded(self._session.dialect), {"recorded_ids": wanted})
+        return {int(key): result for key, result in rows}

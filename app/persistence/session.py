@@ -1,0 +1,22 @@
+"""What the repositories share of their unit of work."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.persistence.writes import Writes
+
+
+class Session(Protocol):
+    now: datetime
+    writes: Writes
+
+    @property
+    def conn(self) -> AsyncConnection: ...
+
+    @property
+    def dialect(self) -> str:
+        """`postgresql` or `sqlite`."""

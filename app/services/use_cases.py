@@ -1,0 +1,142 @@
+"""The use cases as the interaction handlers (and the scheduler and the CLI) call them: one method each.
+
+This is the narrow interface the outside sees. Each state-changing method runs its use case once per
+interaction (`idempotency.execute`) in a transaction of its own; trades go through the trading desk, which
+batches a market's concurrent trades; reads run in a read-only unit of work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import TypeVar
+
+from pydantic import BaseModel
+
+from app.domain.actor import Actor
+from app.domain.guild import ConfigChange
+from app.domain.market import MarketStatus
+from app.services import admin, markets, queries, settlement, verify, wallet
+from app.services.idempotency import execute
+from app.services.ports import Throttle, ThrottledAction, Transactions, Work
+from app.services.results import (
+    BalanceView,
+    DailyClaim,
+    GiftReceipt,
+    GuildConfig,
+    Leaderboard,
+    MarketView,
+    Portfolio,
+    Settlement,
+    TradeReceipt,
+)
+from app.services.trading_desk import TradingDesk
+
+R = TypeVar("R", bound=BaseModel)
+T = TypeVar("T")
+
+
+class UseCases:
+    def __init__(self, transactions: Transactions, desk: TradingDesk, throttle: Throttle) -> None:
+        self._transactions = transactions
+        self._desk = desk
+        self._throttle = throttle
+
+    async def _execute(self, actor: Actor, action: str, result_type: type[R], work: Work[R]) -> R:
+        return await execute(self._transactions, actor, action, result_type, work)
+
+    async def _read(self, work: Work[T]) -> T:
+        return await self._transactions.run(work)
+
+    # -- markets ---------------------------------------------------------------------------------------------
+
+    async def create_market(self, actor: Actor, cmd: markets.CreateMarket) -> MarketView:
+        await self._throttle(actor, ThrottledAction.CREATE_MARKET)
+        return await self._execute(
+            actor, "market.create", MarketView, lambda uow: markets.create_market(uow, actor, cmd)
+        )
+
+    async def close_market(self, actor: Actor, number: int) -> MarketView:
+        return await self._execute(
+            actor, "market.close", MarketView, lambda uow: markets.close_market(uow, actor, number)
+        )
+
+    async def resolve_market(self, actor: Actor, number: int, outcome: int | str) -> Settlement:
+        return await self._execute(
+            actor, "market.resolve", Settlement, lambda uow: settlement.resolve_market(uow, actor, number, outcome)
+        )
+
+    async def resolve_market_weighted(self, actor: Actor, number: int, weights: str | list[int]) -> Settlement:
+        return await self._execute(
+            actor,
+            "market.resolve_weighted",
+            Settlement,
+            lambda uow: settlement.resolve_market_weighted(uow, actor, number, weights),
+        )
+
+    async def cancel_market(self, actor: Actor, number: int, reason: str = "") -> Settlement:
+        return await self._execute(
+            actor, "market.cancel", Settlement, lambda uow: settlement.cancel_market(uow, actor, number, reason)
+        )
+
+    async def close_expired_markets(self, now: datetime) -> list[tuple[int, int]]:
+        return await self._transactions.run(lambda uow: markets.close_expired_markets(uow, now))
+
+    async def show_market(self, guild_id: int, number: int) -> MarketView:
+        return await self._read(lambda uow: queries.show_market(uow, guild_id, number))
+
+    async def list_markets(self, guild_id: int, status: MarketStatus | None) -> list[MarketView]:
+        return await self._read(lambda uow: queries.list_markets(uow, guild_id, status))
+
+    async def search_markets(
+        self, guild_id: int, text: str, statuses: Sequence[MarketStatus], limit: int = 25
+    ) -> list[tuple[int, str]]:
+        return await self._read(lambda uow: queries.search_markets(uow, guild_id, text, limit, statuses))
+
+    # -- trading ---------------------------------------------------------------------------------------------
+
+    async def buy(self, actor: Actor, number: int, outcome: int | str, amount: int | None) -> TradeReceipt:
+        await self._throttle(actor, ThrottledAction.TRADE)
+        return await self._desk.buy(actor, number, outcome, amount)
+
+    async def sell(self, actor: Actor, number: int, outcome: int | str, shares: Decimal | None) -> TradeReceipt:
+        await self._throttle(actor, ThrottledAction.TRADE)
+        return await self._desk.sell(actor, number, outcome, shares)
+
+    # -- wallets ---------------------------------------------------------------------------------------------
+
+    async def balance(self, guild_id: int, user_id: int) -> BalanceView:
+        return await self._read(lambda uow: queries.balance(uow, guild_id, user_id))
+
+    async def portfolio(self, guild_id: int, user_id: int) -> Portfolio:
+        return await self._read(lambda uow: queries.portfolio(uow, guild_id, user_id))
+
+    async def leaderboard(self, guild_id: int, limit: int) -> Leaderboard:
+        return await self._read(lambda uow: queries.leaderboard(uow, guild_id, limit))
+
+    async def claim_daily(self, actor: Actor) -> DailyClaim:
+        return await self._execute(actor, "wallet.daily", DailyClaim, lambda uow: wallet.claim_daily(uow, actor))
+
+    async def give(self, actor: Actor, to_user_id: int, amount: int) -> GiftReceipt:
+        return await self._execute(
+            actor, "wallet.give", GiftReceipt, lambda uow: wallet.give(uow, actor, to_user_id, amount)
+        )
+
+    # -- server administration -------------------------------------------------------------------------------
+
+    async def grant(self, actor: Actor, to_user_id: int, amount: int, reason: str) -> GiftReceipt:
+        return await self._execute(
+            actor, "admin.grant", GiftReceipt, lambda uow: wallet.grant(uow, actor, to_user_id, amount, reason)
+        )
+
+    async def config(self, actor: Actor) -> GuildConfig:
+        return await self._read(lambda uow: admin.get_config(uow, actor))
+
+    async def update_config(self, actor: Actor, change: ConfigChange) -> GuildConfig:
+        return await self._execute(
+            actor, "admin.config", GuildConfig, lambda uow: admin.update_config(uow, actor, change)
+        )
+
+    async def verify_ledger(self) -> list[str]:
+        return await self._read(verify.verify_ledger)

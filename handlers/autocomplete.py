@@ -1,0 +1,63 @@
+"""Autocomplete of the `market` and `outcome` options every command shares."""
+
+from __future__ import annotations
+
+import logging
+
+from app.discord import responses
+from app.discord.router import Context, Router
+from app.domain.errors import HunchError
+from app.domain.inputs import outcome_key
+from app.domain.market import MarketStatus
+from handlers import options
+from handlers.render import format as fmt
+from handlers.render.market import market_choice
+from models.discord.messages import InteractionResponse
+
+logger = logging.getLogger("hunch.handlers")
+
+# Markets waiting for a resolution are closed: offer them wherever a market can still be settled.
+_TRADING_PATHS = ("bet", "sell", "market close")
+_MARKET_PATHS = (
+    "market show",
+    "market close",
+    "market resolve",
+    "market resolve-weighted",
+    "market cancel",
+    "bet",
+    "sell",
+)
+_OUTCOME_PATHS = ("market resolve", "bet", "sell")
+
+
+async def market(ctx: Context) -> InteractionResponse:
+    who = options.actor(ctx)
+    typed = str(ctx.option(ctx.focused or "market") or "")
+    statuses = (MarketStatus.OPEN,) if ctx.path in _TRADING_PATHS else (MarketStatus.OPEN, MarketStatus.CLOSED)
+    found = await ctx.use_cases.search_markets(who.guild_id, typed, statuses)
+    return responses.autocomplete([(market_choice(n, q), str(n)) for n, q in found])
+
+
+async def outcome(ctx: Context) -> InteractionResponse:
+    who = options.actor(ctx)
+    try:
+        number = await options.market_number(ctx, ctx.option("market"), (MarketStatus.OPEN, MarketStatus.CLOSED))
+        shown = await ctx.use_cases.show_market(who.guild_id, number)
+    except HunchError as error:  # no market picked yet, or none by that name: nothing to offer
+        logger.debug("no outcomes to offer: %s", error.message)
+        return responses.autocomplete([])
+    typed = outcome_key(str(ctx.option("outcome") or ""))
+    return responses.autocomplete(
+        [
+            (f"{label} · {fmt.percent(p)}", label)
+            for label, p in zip(shown.outcomes, shown.probabilities, strict=True)
+            if typed in outcome_key(label)
+        ]
+    )
+
+
+def register(router: Router) -> None:
+    for path in _MARKET_PATHS:
+        router.autocomplete(path, "market")(market)
+    for path in _OUTCOME_PATHS:
+        router.autocomplete(path, "outcome")(outcome)

@@ -1,0 +1,89 @@
+"""A market's life cycle and who may settle it (`app/domain/market.py`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from app.domain.actor import Actor
+from app.domain.errors import Conflict, Forbidden, RoleRequired
+from app.domain.market import Market, MarketStatus, as_utc, require_may_create, require_may_settle
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def market(status: MarketStatus = MarketStatus.OPEN, creator: int = 1, shares: tuple[int, ...] = (0, 0)) -> Market:
+    return Market(
+        id=1,
+        guild_id=9,
+        number=4,
+        question="Q?",
+        description="",
+        outcomes=("Yes", "No"),
+        shares=shares,
+        liquidity=1000,
+        status=status,
+        creator_id=creator,
+        channel_id=None,
+        pool_account_id=2,
+        volume=0,
+        trade_count=0,
+        closes_at=NOW + timedelta(hours=1),
+        created_at=NOW,
+    )
+
+
+def test_statuses_know_which_are_settled() -> None:
+    assert [s.is_settled for s in MarketStatus] == [False, False, True, True]
+
+
+def test_a_market_stops_trading_at_its_close_time() -> None:
+    m = market()
+    assert m.is_trading(NOW) and m.state(NOW).is_open
+    assert not m.is_trading(NOW + timedelta(hours=1)) and not m.state(NOW + timedelta(hours=1)).is_open
+    assert not market(MarketStatus.CLOSED).is_trading(NOW)
+
+
+def test_the_state_reads_micro_shares() -> None:
+    state = market(shares=(1_500_000, 0)).state()
+    assert state.shares == (Decimal("1.5"), Decimal(0))
+    assert market().probabilities() == (Decimal("0.5"), Decimal("0.5"))
+
+
+def test_naive_times_are_utc() -> None:
+    assert as_utc(datetime(2026, 1, 1)) == datetime(2026, 1, 1, tzinfo=UTC)
+    assert as_utc(NOW) is NOW
+
+
+def test_who_may_create() -> None:
+    require_may_create(Actor(9, 5), None)
+    require_may_create(Actor(9, 5, role_ids=frozenset({3})), 3)
+    require_may_create(Actor(9, 5, is_manager=True), 3)
+    with pytest.raises(RoleRequired) as refused:
+        require_may_create(Actor(9, 5, role_ids=frozenset({4})), 3)
+    assert refused.value.role_id == 3 and refused.value.action == "create markets here"
+
+
+@pytest.mark.parametrize(
+    ("actor", "allowed"),
+    [
+        (Actor(9, 1), True),  # the creator
+        (Actor(9, 5, is_manager=True), True),
+        (Actor(9, 5, role_ids=frozenset({7})), True),  # the resolver role
+        (Actor(9, 5, role_ids=frozenset({8})), False),
+        (Actor(9, 5), False),
+    ],
+)
+def test_who_may_settle(actor: Actor, allowed: bool) -> None:
+    if allowed:
+        require_may_settle(actor, market(), 7)
+    else:
+        with pytest.raises(Forbidden):
+            require_may_settle(actor, market(), 7)
+
+
+def test_a_settled_market_cannot_be_settled_again() -> None:
+    with pytest.raises(Conflict, match="already cancelled"):
+        require_may_settle(Actor(9, 1), market(MarketStatus.CANCELLED), None)

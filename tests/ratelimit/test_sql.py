@@ -1,0 +1,80 @@
+"""`SqlRateLimiter` keeps the contract across instances on Postgres and SQLite (also when the engine's default
+isolation is REPEATABLE READ), deletes expired rows as it goes, and makes its engine on first use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from app.ratelimit import Limit, build_rate_limiter
+from tests.ratelimit.conftest import Backend, at, only
+from tests.ratelimit.test_base import RateLimiterContract, SharedStoreContract
+
+
+@only("postgres", "sqlite")
+class TestSqlRateLimiter(RateLimiterContract, SharedStoreContract):
+    pass
+
+
+@only("postgres-repeatable-read")
+class TestSqlRateLimiterOnARepeatableReadEngine:
+    """The limiter forces READ COMMITTED, so reads after the advisory lock see the previous holder's rows."""
+
+    test_concurrent_hits_at_one_instant_admit_exactly_the_limit = (
+        RateLimiterContract.test_concurrent_hits_at_one_instant_admit_exactly_the_limit
+    )
+
+
+@only("postgres", "sqlite")
+async def test_sql_deletes_expired_rows_as_it_goes(backend: Backend) -> None:
+    from sqlalchemy import func, select
+
+    from app.ratelimit.sql import rate_limit_hits
+
+    limiter = await backend.limiter()
+    engine = backend.engines[0]
+
+    async def rows(key: str) -> int:
+        async with engine.connect() as conn:
+            query = select(func.count()).select_from(rate_limit_hits).where(rate_limit_hits.c.key == key)
+            return int((await conn.execute(query)).scalar_one())
+
+    limit = Limit(hits=2, window_seconds=10)
+    await limiter.hit("k", limit, now=at(0))
+    await limiter.hit("k", limit, now=at(1))
+    await limiter.hit("other", limit, now=at(0))
+    assert await rows("k") == 2
+    await limiter.hit("k", limit, now=at(10.5))  # t=0 expired and removed; this one recorded
+    assert await rows("k") == 2
+    await limiter.hit("k", limit, now=at(30))
+    assert await rows("k") == 1
+    assert await rows("other") == 1
+
+    assert await limiter.purge_expired(now=at(9)) == 0
+    assert await limiter.purge_expired(now=at(10)) == 1  # "other" (expired at 10); "k" at 30 stays
+    assert await rows("other") == 0
+    assert await rows("k") == 1
+    await limiter.reset("k")
+    assert await rows("k") == 0
+
+
+async def test_sql_engine_factory_is_called_once_on_first_use(tmp_path: Path) -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from app.ratelimit.sql import create_table
+
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'lazy.sqlite3'}")
+    await create_table(engine)
+    calls: list[int] = []
+
+    def factory() -> Any:
+        calls.append(1)
+        return engine
+
+    limiter = build_rate_limiter(None, factory)
+    try:
+        assert (await limiter.hit("k", Limit(1, 1), now=at(0))).allowed
+        assert not (await limiter.hit("k", Limit(1, 1), now=at(0.5))).allowed
+        assert calls == [1]
+    finally:
+        await engine.dispose()
