@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export TEST_DATABASE_URL
 
-.PHONY: run test lint typecheck pytest install install-dev bench clean
+.PHONY: run test lint typecheck pytest audit install install-dev bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,8 @@ run: $(VENV)/.runtime
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check app handlers models tests bench
+	$(BIN)/ruff format --check app handlers models tests bench
+	$(BIN)/lint-imports
 
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy app handlers models
@@ -39,6 +41,10 @@ pytest: $(VENV)/.dev
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest
+
+# The runtime pins against the vulnerability database (a clean skip when the service cannot be reached).
+audit: $(VENV)/.dev
+	$(BIN)/python infra/ci/audit.py
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/bench_lmsr.py
