@@ -82,13 +82,6 @@ class SqlAccounts:
             return None
         return MemberAccount(id=int(row[0]), user_id=int(row[1]), balance=int(row[2]), last_daily_at=row[3])
 
-    async def with_accounts(self, guild_id: int, user_ids: Iterable[int]) -> set[int]:
-        query = sa.select(accounts.c.user_id).where(
-            accounts.c.guild_id == guild_id, any_of(accounts.c.user_id, "having_user_ids", self._session.dialect)
-        )
-        rows = await self._session.conn.execute(query, {"having_user_ids": sorted(set(user_ids))})
-        return {int(user_id) for (user_id,) in rows}
-
     async def open_members(self, guild_id: int, user_ids: Iterable[int]) -> tuple[int, dict[int, int]]:
         session = self._session
         wanted = sorted(set(user_ids))

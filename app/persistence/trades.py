@@ -90,6 +90,22 @@ _MARKET_AFTER = (
 )
 
 
+_POSITION = ("market_id", "account_id", "outcome", "shares", "paid_in", "taken_out")
+_TRADE = (
+    "guild_id",
+    "market_id",
+    "account_id",
+    "user_id",
+    "outcome",
+    "side",
+    "points",
+    "shares",
+    "prices_after",
+    "interaction_id",
+    "created_at",
+)
+
+
 def _accumulating(insert: Any) -> Any:
     """A position insert that, for a position already held, sets its shares and adds to what was paid in and
     taken out (Postgres and SQLite spell ON CONFLICT alike)."""
@@ -140,18 +156,8 @@ class SqlTrades:
     ) -> None:
         writes = self._session.writes
         for change in changes:
-            writes.insert(
-                positions,
-                {
-                    "market_id": market.id,
-                    "account_id": change.account_id,
-                    "outcome": change.outcome,
-                    "shares": change.shares,
-                    "paid_in": change.paid_in,
-                    "taken_out": change.taken_out,
-                },
-                conflict=_accumulating,
-            )
+            position = (market.id, change.account_id, change.outcome, change.shares, change.paid_in, change.taken_out)
+            writes.insert(positions, _POSITION, position, conflict=_accumulating)
         writes.statement(
             _MARKET_AFTER,
             {
@@ -162,19 +168,17 @@ class SqlTrades:
             },
         )
         for trade in filled:
-            writes.insert(
-                trades,
-                {
-                    "guild_id": market.guild_id,
-                    "market_id": market.id,
-                    "account_id": trade.account_id,
-                    "user_id": trade.actor.user_id,
-                    "outcome": trade.outcome,
-                    "side": trade.side.value,
-                    "points": trade.points,
-                    "shares": trade.micro_shares,
-                    "prices_after": list(trade.prices_after),
-                    "interaction_id": trade.actor.interaction_id,
-                    "created_at": now,
-                },
+            values = (
+                market.guild_id,
+                market.id,
+                trade.account_id,
+                trade.actor.user_id,
+                trade.outcome,
+                trade.side.value,
+                trade.points,
+                trade.micro_shares,
+                list(trade.prices_after),
+                trade.actor.interaction_id,
+                now,
             )
+            writes.insert(trades, _TRADE, values)

@@ -1,7 +1,8 @@
 """One unit of work per request: a single transaction, rolled back unless explicitly committed.
 
 `run_transaction` retries serialization failures and deadlocks a bounded number of times, and turns a
-connection lost mid-transaction into `Unavailable` (the transaction never committed, so nothing applied).
+connection lost mid-transaction into `Unavailable` (the transaction never committed, so nothing applied);
+a connection lost during COMMIT is `OutcomeUnknown` (the server may have committed).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy.sql import visitors
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.elements import BindParameter
 
-from app.domain.errors import Unavailable
+from app.domain.errors import HunchError, OutcomeUnknown, Unavailable
 from app.persistence.accounts import SqlAccounts
 from app.persistence.books import SqlBooks
 from app.persistence.database import Database
@@ -96,7 +97,13 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         await self.flush()
-        await self.conn.commit()
+        try:
+            await self.conn.commit()
+        except Exception as exc:
+            if is_disconnect(exc):  # the server may have committed before the connection went
+                logger.warning("database connection lost during COMMIT", exc_info=True)
+                raise OutcomeUnknown from exc
+            raise
 
     async def flush(self) -> None:
         """Send the staged writes, in order. On Postgres they go as one statement of data-modifying CTEs:
@@ -104,17 +111,14 @@ class UnitOfWork:
         writes = self.writes.drain()
         if not writes:
             return
-        if (
-            not self.database.is_postgres
-            or len(writes) == 1
-            or any(not isinstance(w.params, Mapping | None) for w in writes)
-        ):
+        if not self.database.is_postgres or len(writes) == 1 or any(w.many for w in writes):
             for write in writes:
                 await self._execute(write)
             return
         merged: dict[str, Any] = {}
         for write in writes:
-            merged.update(write.params or {})  # type: ignore[arg-type]
+            if write.params:
+                merged.update(write.params)  # type: ignore[arg-type]
         statements = tuple(write.statement for write in writes)
         if all(write.params is not None for write in writes):
             await self.conn.execute(_combined(statements), merged)
@@ -124,12 +128,13 @@ class UnitOfWork:
     async def _execute(self, write: Write) -> None:
         if write.params is None:
             await self.conn.execute(write.statement)
-        elif not isinstance(write.params, Mapping):
+        elif write.many:
             if write.params:
-                await self.conn.execute(write.statement, list(write.params))
+                await self.conn.execute(write.statement, list(write.params))  # type: ignore[arg-type]
         else:
             names = _bind_names(write.statement)
-            await self.conn.execute(write.statement, {k: v for k, v in write.params.items() if k in names})
+            params: Mapping[str, Any] = write.params  # type: ignore[assignment]
+            await self.conn.execute(write.statement, {k: v for k, v in params.items() if k in names})
 
 
 def _combine(statements: Sequence[UpdateBase]) -> Select[Any]:
@@ -185,6 +190,8 @@ async def run_transaction(
         except IntegrityError:
             if retry_integrity and attempt < MAX_ATTEMPTS:
                 continue
+            raise
+        except HunchError:
             raise
         except Exception as exc:
             if is_retryable(exc) and attempt < MAX_ATTEMPTS:

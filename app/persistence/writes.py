@@ -23,6 +23,11 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.sql.dml import Insert, UpdateBase
 
+
+class JsonText(str):
+    """A value of a JSON column that is already serialised."""
+
+
 Conflict = Callable[[Any], Insert]
 """Turns a dialect's INSERT into its upsert (`on_conflict_do_update(...)`); the same on both dialects."""
 
@@ -33,6 +38,7 @@ class Write:
 
     statement: UpdateBase
     params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None
+    many: bool = False
 
 
 @dataclass(eq=False)
@@ -40,7 +46,7 @@ class _Rows:
     table: sa.Table
     columns: tuple[str, ...]
     conflict: Conflict | None
-    rows: list[Mapping[str, Any]] = field(default_factory=list)
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 @dataclass(eq=False)
@@ -51,8 +57,11 @@ class _Changes:
 
 
 class Writes(Protocol):
-    def insert(self, table: sa.Table, row: Mapping[str, Any], *, conflict: Conflict | None = None) -> None:
-        """Stage a row (every row of a table staged in one unit of work has the same columns)."""
+    def insert(
+        self, table: sa.Table, columns: tuple[str, ...], values: tuple[Any, ...], *, conflict: Conflict | None = None
+    ) -> None:
+        """Stage a row: the `values` of `columns` (every row of a table staged in one unit of work has the same
+        columns, and callers keep each table's column tuple as one constant)."""
 
     def add(self, table: sa.Table, column: str, changes: Mapping[int, int]) -> None:
         """Stage `column += change` for the rows with these ids."""
@@ -67,19 +76,20 @@ class Writes(Protocol):
 class _Staging:
     def __init__(self) -> None:
         self._staged: list[_Rows | _Changes | Write] = []
-        self._rows: dict[tuple[str, tuple[str, ...], int], _Rows] = {}
+        self._rows: dict[str, _Rows] = {}
         self._changes: dict[tuple[str, str], _Changes] = {}
 
-    def insert(self, table: sa.Table, row: Mapping[str, Any], *, conflict: Conflict | None = None) -> None:
-        key = (table.name, tuple(row), id(conflict))
-        found = self._rows.get(key)
+    def insert(
+        self, table: sa.Table, columns: tuple[str, ...], values: tuple[Any, ...], *, conflict: Conflict | None = None
+    ) -> None:
+        found = self._rows.get(table.name)
         if found is None:
-            if any(other[0] == table.name for other in self._rows):
-                # The table's statement names its parameters after the table: a second one would collide.
-                raise ValueError(f"rows for {table.name} staged with two column sets in one unit of work")
-            found = self._rows[key] = _Rows(table, key[1], conflict)
+            found = self._rows[table.name] = _Rows(table, columns, conflict)
             self._staged.append(found)
-        found.rows.append(row)
+        elif found.columns is not columns and (found.columns != columns or found.conflict is not conflict):
+            # The table's statement names its parameters after the table: a second one would collide.
+            raise ValueError(f"rows for {table.name} staged with two column sets in one unit of work")
+        found.rows.append(values)
 
     def add(self, table: sa.Table, column: str, changes: Mapping[int, int]) -> None:
         key = (table.name, column)
@@ -120,29 +130,44 @@ class RowWrites(_Staging):
     """Row by row: one executemany per table."""
 
     def _insert(self, rows: _Rows) -> Write:
-        return Write(_row_insert(rows.table, rows.conflict), rows.rows)
+        columns = rows.columns
+        params = [
+            {
+                name: json.loads(value) if isinstance(value, JsonText) else value
+                for name, value in zip(columns, values, strict=True)
+            }
+            for values in rows.rows
+        ]
+        return Write(_row_insert(rows.table, rows.conflict), params, many=True)
 
     def _add(self, table: sa.Table, column: str, changes: dict[int, int]) -> Write:
         params = [{"row_id": row_id, "row_change": change} for row_id, change in changes.items()]
-        return Write(_row_add(table, column), params)
+        return Write(_row_add(table, column), params, many=True)
 
 
 class SetWrites(_Staging):
     """As sets: each table's rows in one statement, from arrays."""
 
     def _insert(self, rows: _Rows) -> Write:
-        table = rows.table
-        params: dict[str, Any] = {}
-        for name in rows.columns:
-            values = [row[name] for row in rows.rows]
-            if isinstance(table.c[name].type, sa.JSON):
-                values = [json.dumps(value) for value in values]
-            params[_param(table, name)] = values
-        return Write(_set_insert(table, rows.columns, rows.conflict), params)
+        shape = _set_insert(rows.table, rows.columns, rows.conflict)
+        arrays = [list(values) for values in zip(*rows.rows, strict=True)]
+        for index in shape.json_columns:
+            arrays[index] = [value if isinstance(value, JsonText) else json.dumps(value) for value in arrays[index]]
+        return Write(shape.statement, dict(zip(shape.params, arrays, strict=True)))
 
     def _add(self, table: sa.Table, column: str, changes: dict[int, int]) -> Write:
         params = {_param(table, "id"): list(changes), _param(table, column): list(changes.values())}
         return Write(_set_add(table, column), params)
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """A table's set insert for one column tuple: the statement, its array parameters in column order, and
+    which columns are JSON (sent as serialised text)."""
+
+    statement: UpdateBase
+    params: tuple[str, ...]
+    json_columns: tuple[int, ...]
 
 
 def _param(table: sa.Table, column: str) -> str:
@@ -181,22 +206,33 @@ def _row_add(table: sa.Table, column: str) -> UpdateBase:
     return _built(("row-add", table.name, column), build)
 
 
-def _set_insert(table: sa.Table, columns: tuple[str, ...], conflict: Conflict | None) -> UpdateBase:
-    def build() -> UpdateBase:
-        from sqlalchemy.dialects import postgresql
+_SHAPES: dict[tuple[str, tuple[str, ...], int], _Shape] = {}
 
-        selected: list[Any] = []
-        for name in columns:
-            column = table.c[name]
-            if isinstance(column.type, sa.JSON):  # sent as text, each value serialised
-                each = sa.func.unnest(sa.bindparam(_param(table, name), type_=postgresql.ARRAY(sa.Text())))
-                selected.append(sa.cast(each, column.type))
-            else:
-                selected.append(sa.func.unnest(sa.bindparam(_param(table, name), type_=postgresql.ARRAY(column.type))))
-        statement = postgresql.insert(table).from_select(list(columns), sa.select(*selected))
-        return statement if conflict is None else conflict(statement)
 
-    return _built(("set-insert", table.name, columns, id(conflict)), build)
+def _set_insert(table: sa.Table, columns: tuple[str, ...], conflict: Conflict | None) -> _Shape:
+    key = (table.name, columns, id(conflict))
+    found = _SHAPES.get(key)
+    if found is not None:
+        return found
+    from sqlalchemy.dialects import postgresql
+
+    selected: list[Any] = []
+    json_columns = []
+    for index, name in enumerate(columns):
+        column = table.c[name]
+        if isinstance(column.type, sa.JSON):
+            each = sa.func.unnest(sa.bindparam(_param(table, name), type_=postgresql.ARRAY(sa.Text())))
+            selected.append(sa.cast(each, column.type))
+            json_columns.append(index)
+        else:
+            selected.append(sa.func.unnest(sa.bindparam(_param(table, name), type_=postgresql.ARRAY(column.type))))
+    statement = postgresql.insert(table).from_select(list(columns), sa.select(*selected))
+    found = _SHAPES[key] = _Shape(
+        statement if conflict is None else conflict(statement),
+        tuple(_param(table, name) for name in columns),
+        tuple(json_columns),
+    )
+    return found
 
 
 def _set_add(table: sa.Table, column: str) -> UpdateBase:

@@ -33,7 +33,7 @@ async def execute(transactions: Transactions, actor: Actor, action: str, result_
                 return result_type.model_validate(stored)
             raise
         if key is not None:
-            uow.ledger.record(actor, action, result.model_dump(mode="json"))
+            uow.ledger.record(actor, action, result)
         await uow.commit()
         return result
 

@@ -13,6 +13,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
+from pydantic import BaseModel
+
 from app.domain.actor import Actor
 from app.domain.audit import AuditAction
 from app.domain.guild import GuildSettings
@@ -119,9 +121,6 @@ class AccountRepository(Protocol):
 
     async def member(self, guild_id: int, user_id: int) -> MemberAccount | None: ...
 
-    async def with_accounts(self, guild_id: int, user_ids: Iterable[int]) -> set[int]:
-        """Which of these members have an account."""
-
     async def open_members(self, guild_id: int, user_ids: Iterable[int]) -> tuple[int, dict[int, int]]:
         """Lock the house row, then open empty accounts for those members who have none: the house's account
         id, and user id -> new account id."""
@@ -170,6 +169,9 @@ class RecordRepository(Protocol):
     async def find(self, interaction_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
         """The recorded results of the interactions already applied, by interaction id."""
 
+    async def purge(self, before: datetime, limit: int) -> int:
+        """Forget up to `limit` of the oldest records made before `before`; how many were forgotten."""
+
 
 class Ledger(Protocol):
     """The write path of the books, staged until the unit of work flushes."""
@@ -179,7 +181,7 @@ class Ledger(Protocol):
 
     def audit(self, actor: Actor, action: AuditAction, *, market_id: int | None = None, **details: Any) -> None: ...
 
-    def record(self, actor: Actor, action: str, result: Mapping[str, Any]) -> None:
+    def record(self, actor: Actor, action: str, result: BaseModel) -> None:
         """What the actor's interaction returned, so a redelivery gets the same answer."""
 
 

@@ -221,5 +221,5 @@ def _fill(uow: UnitOfWork, batch: _Batch, order: Order) -> TradeReceipt:
         shares=str(result.shares),
     )
     if actor.interaction_id is not None:
-        uow.ledger.record(actor, order.action, receipt.model_dump(mode="json"))
+        uow.ledger.record(actor, order.action, receipt)
     return receipt

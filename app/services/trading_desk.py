@@ -92,11 +92,9 @@ class TradingDesk:
         """Open the accounts of those of a guild's members (user id, interaction id) who have none."""
 
         async def open_missing(uow: UnitOfWork) -> None:
-            known = await uow.accounts.with_accounts(guild_id, [user_id for user_id, _ in members])
-            missing = {user_id: interaction_id for user_id, interaction_id in members if user_id not in known}
-            if missing:
-                await open_accounts(uow, await uow.guilds.get(guild_id), missing)
-                await uow.commit()
+            # Those who have an account (another process opened it meanwhile) are left as they are.
+            await open_accounts(uow, await uow.guilds.get(guild_id), dict(members))
+            await uow.commit()
 
         await self.transactions.run(open_missing, retry_duplicates=True)
         return [None] * len(members)

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
+from pydantic import BaseModel
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 
@@ -19,6 +20,10 @@ from app.services.verify import verify_ledger
 from models.tables import accounts, audit_events, interaction_records, transfers
 
 GUILD = 900000000000000001
+
+
+class Flag(BaseModel):
+    ok: bool
 
 
 @contextmanager
@@ -57,7 +62,7 @@ async def test_thousands_of_transfers_post_exactly_in_one_statement_on_postgres(
         moves.append(Transfer(house, members[0], 0, TransferReason.ADMIN_GRANT))  # nothing moves: skipped
         uow.ledger.post(actor, moves)
         uow.ledger.audit(actor, AuditAction.GRANT, amount=1)
-        uow.ledger.record(actor, "test", {"ok": True})
+        uow.ledger.record(actor, "test", Flag(ok=True))
         with statements(database) as sent:
             await uow.flush()
         if database.is_postgres:
@@ -85,7 +90,7 @@ async def test_one_interaction_is_recorded_once(database: Database) -> None:
     actor = Actor(GUILD, 1, interaction_id=5)
 
     async def record(uow: UnitOfWork) -> None:
-        uow.ledger.record(actor, "test", {"n": 1})
+        uow.ledger.record(actor, "test", Flag(ok=False))
         await uow.commit()
 
     await run_transaction(database, record)

@@ -9,18 +9,21 @@ import pytest
 from app.persistence.writes import RowWrites, SetWrites, Write
 from models.tables import accounts, audit_events, transfers
 
+COLUMNS = ("guild_id", "debit_account_id", "credit_account_id", "amount", "reason")
+AUDIT = ("guild_id", "details")
 
-def _transfer(amount: int) -> dict[str, object]:
-    return {"guild_id": 1, "debit_account_id": 2, "credit_account_id": 3, "amount": amount, "reason": "gift"}
+
+def _transfer(amount: int) -> tuple[object, ...]:
+    return (1, 2, 3, amount, "gift")
 
 
 def test_set_writes_send_each_table_once_with_its_rows_as_arrays() -> None:
     writes = SetWrites()
     writes.add(accounts, "balance", {3: 5, 2: -5})
     for amount in (5, 7):
-        writes.insert(transfers, _transfer(amount))
+        writes.insert(transfers, COLUMNS, _transfer(amount))
     writes.add(accounts, "balance", {3: 7, 2: -7})
-    writes.insert(audit_events, {"guild_id": 1, "details": {"a": 1}})
+    writes.insert(audit_events, AUDIT, (1, {"a": 1}))
     drained = writes.drain()
     assert [w.statement.table.name for w in drained] == ["accounts", "transfers", "audit_events"]  # type: ignore[attr-defined]
     balances, moves, audit = (w.params for w in drained)
@@ -33,7 +36,7 @@ def test_set_writes_send_each_table_once_with_its_rows_as_arrays() -> None:
 def test_statements_are_built_once_per_process() -> None:
     first, second = SetWrites(), SetWrites()
     for writes in (first, second):
-        writes.insert(transfers, _transfer(1))
+        writes.insert(transfers, COLUMNS, _transfer(1))
     [a], [b] = first.drain(), second.drain()
     assert a.statement is b.statement
 
@@ -48,16 +51,16 @@ def test_changes_that_cancel_out_send_nothing() -> None:
 def test_row_writes_are_one_executemany_per_table_in_id_order() -> None:
     writes = RowWrites()
     writes.add(accounts, "balance", {9: 1, 4: -1})
-    writes.insert(transfers, _transfer(1))
-    writes.insert(transfers, _transfer(2))
+    writes.insert(transfers, COLUMNS, _transfer(1))
+    writes.insert(transfers, COLUMNS, _transfer(2))
     balances, moves = writes.drain()
-    assert balances.params == [{"row_id": 4, "row_change": -1}, {"row_id": 9, "row_change": 1}]
+    assert balances.many and balances.params == [{"row_id": 4, "row_change": -1}, {"row_id": 9, "row_change": 1}]
     assert [row["amount"] for row in moves.params] == [1, 2]  # type: ignore[index, union-attr]
 
 
 def test_a_statement_of_its_own_keeps_its_place() -> None:
     writes = SetWrites()
-    writes.insert(transfers, _transfer(1))
+    writes.insert(transfers, COLUMNS, _transfer(1))
     own = accounts.update().values(balance=0)
     writes.statement(own)
     writes.add(accounts, "balance", {1: 1})
@@ -68,6 +71,6 @@ def test_a_statement_of_its_own_keeps_its_place() -> None:
 
 def test_rows_of_one_table_need_the_same_columns() -> None:
     writes = SetWrites()
-    writes.insert(transfers, _transfer(1))
+    writes.insert(transfers, COLUMNS, _transfer(1))
     with pytest.raises(ValueError, match="two column sets"):
-        writes.insert(transfers, {"guild_id": 1})
+        writes.insert(transfers, ("guild_id",), (1,))

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from pydantic import BaseModel
+
 from app.domain.actor import Actor
 from app.domain.audit import AuditAction
 from app.domain.guild import GuildSettings
@@ -70,6 +72,7 @@ class FakeBooks:
     transfers: list[Posted] = field(default_factory=list)
     audit: list[tuple[Actor, AuditAction, int | None, dict[str, Any]]] = field(default_factory=list)
     records: dict[int, dict[str, Any]] = field(default_factory=dict)
+    record_times: dict[int, datetime] = field(default_factory=dict)
     ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def next_id(self) -> int:
@@ -130,9 +133,6 @@ class FakeAccounts(_Repository):
             return None
         assert found.user_id is not None
         return MemberAccount(found.id, found.user_id, found.balance, found.last_daily_at)
-
-    async def with_accounts(self, guild_id: int, user_ids: Iterable[int]) -> set[int]:
-        return {u for u in user_ids if self.books.member(guild_id, u) is not None}
 
     async def open_members(self, guild_id: int, user_ids: Iterable[int]) -> tuple[int, dict[int, int]]:
         house = await self.house(guild_id)
@@ -269,6 +269,13 @@ class FakeRecords(_Repository):
     async def find(self, interaction_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
         return {i: copy.deepcopy(self.books.records[i]) for i in interaction_ids if i in self.books.records}
 
+    async def purge(self, before: datetime, limit: int) -> int:
+        doomed = [i for i, at in sorted(self.books.record_times.items(), key=lambda r: r[1]) if at < before][:limit]
+        for key in doomed:
+            del self.books.records[key]
+            del self.books.record_times[key]
+        return len(doomed)
+
 
 class FakeLedger(_Repository):
     def post(self, actor: Actor, transfers: Iterable[Transfer]) -> None:
@@ -284,15 +291,16 @@ class FakeLedger(_Repository):
     def audit(self, actor: Actor, action: AuditAction, *, market_id: int | None = None, **details: Any) -> None:
         self.uow.staged.append(lambda: self.books.audit.append((actor, action, market_id, details)))
 
-    def record(self, actor: Actor, action: str, result: Mapping[str, Any]) -> None:
+    def record(self, actor: Actor, action: str, result: BaseModel) -> None:
         if actor.interaction_id is not None:
-            key, value = actor.interaction_id, copy.deepcopy(dict(result))
+            key, value = actor.interaction_id, result.model_dump(mode="json")
             self.uow.staged.append(lambda: self._record(key, value))
 
     def _record(self, key: int, value: dict[str, Any]) -> None:
         if key in self.books.records:
             raise DuplicateKey(key)
         self.books.records[key] = value
+        self.books.record_times[key] = self.uow.now
 
 
 class FakeReads(_Repository):
