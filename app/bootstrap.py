@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from app.discord.router import Router
     from app.persistence.database import Database
     from app.ratelimit import RateLimiter
+    from app.scheduler import Housekeeping
     from app.services.trading_desk import TradingDesk
     from app.services.use_cases import UseCases
     from models.discord.interactions import Interaction
@@ -103,7 +104,20 @@ def web_app(settings: Settings | None = None, hunch: Hunch | None = None) -> Sta
     return endpoint.build_app(settings, lambda: hunch or bootstrap(settings))
 
 
+def housekeeping(hunch: Hunch) -> Housekeeping:
+    from datetime import timedelta
+
+    from app.scheduler import PURGE_BATCH, Housekeeping
+
+    purge = getattr(hunch.rate_limiter, "purge_expired", None)
+    return Housekeeping(
+        retention=timedelta(hours=hunch.settings.interaction_retention_hours),
+        purge_rate_limits=(lambda: purge(batch=PURGE_BATCH)) if purge is not None else None,
+    )
+
+
 def scheduled_pass(hunch: Hunch) -> Any:
+    """One pass of the periodic work (the coroutine)."""
     from app.scheduler import run_once
 
-    return run_once(hunch.use_cases, hunch.clock)
+    return run_once(hunch.use_cases, hunch.clock, housekeeping(hunch))

@@ -36,7 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     register.add_argument("--guild", default=None, help="register in one guild (instant) instead of globally")
     register.add_argument("--dry-run", action="store_true", help="print the definitions as JSON and call nothing")
 
-    scheduler = commands.add_parser("scheduler", help="run the periodic work in a loop (container deployments)")
+    scheduler = commands.add_parser(
+        "scheduler", help="close expired markets and purge old records, in a loop (container deployments)"
+    )
     scheduler.add_argument("--interval", type=float, default=60.0, help="seconds between passes (default 60)")
     scheduler.add_argument("--once", action="store_true", help="run one pass and exit")
     return parser
@@ -124,15 +126,15 @@ async def _verify(settings: Settings) -> int:
 
 
 async def _scheduler(settings: Settings, interval: float, once: bool) -> int:
-    from app.bootstrap import bootstrap
+    from app.bootstrap import bootstrap, housekeeping
     from app.scheduler import run_forever, run_once
 
     hunch = bootstrap(settings)
     try:
         if once:
-            print(await run_once(hunch.use_cases, hunch.clock))
+            print(await run_once(hunch.use_cases, hunch.clock, housekeeping(hunch)))
         else:
-            await run_forever(hunch.use_cases, hunch.clock, interval)
+            await run_forever(hunch.use_cases, hunch.clock, housekeeping(hunch), interval)
     finally:
         await hunch.aclose()
     return 0

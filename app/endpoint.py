@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
@@ -18,6 +19,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app.discord.errors import MalformedInteraction
 from app.discord.signature import verify_request
 from app.logging import correlation_id, log_fields
 from app.settings import Settings
@@ -50,11 +52,11 @@ async def _read_body(request: Request) -> bytes:
 
 
 def _json(content: Any, status_code: int = 200) -> Response:
-    return Response(
-        json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode(),
-        status_code=status_code,
-        media_type="application/json",
-    )
+    try:
+        body = json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode()
+    except UnicodeEncodeError:  # a lone surrogate someone sent us, echoed back: escape it rather than fail
+        body = json.dumps(content, separators=(",", ":")).encode()
+    return Response(body, status_code=status_code, media_type="application/json")
 
 
 def _problem(status_code: int, message: str) -> Response:
@@ -100,32 +102,57 @@ class Endpoint:
             return _problem(401, "invalid request signature")
         try:
             payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return _problem(400, "body is not JSON")
-        if (
-            not isinstance(payload, dict)
-            or payload.get("type") not in KNOWN_TYPES
-            or isinstance(payload.get("type"), bool)
-        ):
+        kind = payload.get("type") if isinstance(payload, dict) else None
+        if not isinstance(kind, int) or isinstance(kind, bool) or kind not in KNOWN_TYPES:
             return _problem(400, "not an interaction of a known type")
         if payload["type"] == 1:
             return _json({"type": 1})
         return await self._interaction(payload)
 
     async def _interaction(self, payload: dict[str, Any]) -> Response:
+        """Everything after the signature check, inside one boundary: a shape Discord cannot send is a 400,
+        anything else gets an answer, never a 5xx."""
         from pydantic import ValidationError
 
         from models.discord.interactions import Interaction
 
         try:
             interaction = Interaction.model_validate(payload)
-        except ValidationError:
-            return _problem(400, "malformed interaction")
+        except (ValidationError, RecursionError):
+            return self._malformed(payload, "malformed interaction")
         token = correlation_id.set(interaction.id)
         try:
             return _json(await self.backend.handle(interaction))
+        except MalformedInteraction as error:
+            return self._malformed(payload, str(error) or "malformed interaction data")
+        except Exception:
+            return _json(self._last_resort(interaction))
         finally:
             correlation_id.reset(token)
+
+    def _malformed(self, payload: dict[str, Any], reason: str) -> Response:
+        interaction_id = payload.get("id")
+        log_fields(
+            logger,
+            logging.WARNING,
+            "malformed interaction",
+            interaction_id=interaction_id if isinstance(interaction_id, str) else None,
+            reason=reason,
+            outcome="malformed",
+        )
+        return _problem(400, reason)
+
+    def _last_resort(self, interaction: Interaction) -> InteractionResponse:
+        """The backend itself failed (it could not even be wired): nothing was reached, so nothing changed."""
+        from app.discord.dispatch import error_reply, unexpected_error
+
+        error_id = secrets.token_hex(4)
+        logger.exception(
+            "interaction failed outside the handlers %s", error_id, extra={"fields": {"error_id": error_id}}
+        )
+        return error_reply(interaction, unexpected_error(error_id, changed=False))
 
     async def healthz(self, request: Request) -> Response:
         return JSONResponse({"status": "ok"})

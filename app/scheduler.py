@@ -1,11 +1,18 @@
-"""Periodic work: close the markets whose close time has passed."""
+"""Periodic work: close the markets whose close time has passed, and keep storage bounded.
+
+Interaction records (which only answer a redelivered interaction) are forgotten after the retention, and
+rate-limit rows once they have left their window. Both go in small batches, each its own short transaction,
+so a purge never holds a hot table for long; a pass stops after `MAX_PURGE_BATCHES` and the next pass
+carries on.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from app.logging import log_fields
@@ -13,17 +20,52 @@ from app.services.use_cases import UseCases
 
 logger = logging.getLogger("hunch.scheduler")
 
-
-async def run_once(use_cases: UseCases, clock: Callable[[], datetime]) -> dict[str, Any]:
-    closed = await use_cases.close_expired_markets(clock())
-    log_fields(logger, logging.INFO, "scheduled pass", closed=len(closed))
-    return {"closed": [{"guild_id": str(g), "number": n} for g, n in closed]}
+PURGE_BATCH = 1000
+MAX_PURGE_BATCHES = 50
 
 
-async def run_forever(use_cases: UseCases, clock: Callable[[], datetime], interval: float) -> None:
+@dataclass(frozen=True)
+class Housekeeping:
+    retention: timedelta  # how long interaction records are kept
+    purge_rate_limits: Callable[[], Awaitable[int]] | None = None  # one batch of expired rate-limit rows
+
+
+async def run_once(use_cases: UseCases, clock: Callable[[], datetime], housekeeping: Housekeeping) -> dict[str, Any]:
+    now = clock()
+    closed = await use_cases.close_expired_markets(now)
+    forgotten = await _in_batches(lambda: use_cases.forget_interactions(now - housekeeping.retention, PURGE_BATCH))
+    limits = await _in_batches(housekeeping.purge_rate_limits) if housekeeping.purge_rate_limits else 0
+    log_fields(
+        logger,
+        logging.INFO,
+        "scheduled pass",
+        closed=len(closed),
+        records_purged=forgotten,
+        rate_limit_rows_purged=limits,
+    )
+    return {
+        "closed": [{"guild_id": str(g), "number": n} for g, n in closed],
+        "records_purged": forgotten,
+        "rate_limit_rows_purged": limits,
+    }
+
+
+async def _in_batches(purge: Callable[[], Awaitable[int]]) -> int:
+    total = 0
+    for _ in range(MAX_PURGE_BATCHES):
+        purged = await purge()
+        total += purged
+        if purged < PURGE_BATCH:
+            break
+    return total
+
+
+async def run_forever(
+    use_cases: UseCases, clock: Callable[[], datetime], housekeeping: Housekeeping, interval: float
+) -> None:
     while True:
         try:
-            await run_once(use_cases, clock)
+            await run_once(use_cases, clock, housekeeping)
         except Exception:
             logger.exception("scheduled pass failed")
         await asyncio.sleep(interval)

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
         default=300, validation_alias="SIGNATURE_MAX_AGE_SECONDS"
     )
     log_level: str = Field(default="", validation_alias="LOG_LEVEL")
+    interaction_retention_hours: Annotated[float, Field(ge=1)] = Field(
+        default=24.0, validation_alias="INTERACTION_RETENTION_HOURS"
+    )
     trade_rate_limit: Annotated[int, Field(ge=1)] = Field(default=10, validation_alias="TRADE_RATE_LIMIT")
     trade_rate_window_seconds: Annotated[float, Field(gt=0)] = Field(
         default=10.0, validation_alias="TRADE_RATE_WINDOW_SECONDS"

@@ -17,18 +17,18 @@ from models.discord.messages import InteractionResponse
 async def config(ctx: Context) -> InteractionResponse:
     who = options.actor(ctx)
     require_manager(who)
-    duration = ctx.option("default_duration")
+    duration = options.string(ctx, "default_duration")
     change = ConfigChange(
         starting_balance=options.integer(ctx, "starting_balance"),
         daily_bonus=options.integer(ctx, "daily_bonus"),
         default_liquidity=options.integer(ctx, "default_liquidity"),
-        default_duration_seconds=int(inputs.parse_duration(str(duration)).total_seconds()) if duration else None,
+        default_duration_seconds=int(inputs.parse_duration(duration).total_seconds()) if duration else None,
         max_stake=options.integer(ctx, "max_stake"),
         currency_name=options.text(ctx, "currency", max_length=limits.CURRENCY_MAX, field="currency") or None,
-        creator_role_id=options.integer(ctx, "creator_role"),
-        resolver_role_id=options.integer(ctx, "resolver_role"),
-        clear_creator_role=bool(ctx.option("clear_creator_role")),
-        clear_resolver_role=bool(ctx.option("clear_resolver_role")),
+        creator_role_id=options.snowflake(ctx, "creator_role", "role"),
+        resolver_role_id=options.snowflake(ctx, "resolver_role", "role"),
+        clear_creator_role=options.boolean(ctx, "clear_creator_role"),
+        clear_resolver_role=options.boolean(ctx, "clear_resolver_role"),
     )
     if not change.changes():
         current = await ctx.use_cases.config(who)

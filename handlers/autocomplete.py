@@ -32,7 +32,7 @@ _OUTCOME_PATHS = ("market resolve", "bet", "sell")
 
 async def market(ctx: Context) -> InteractionResponse:
     who = options.actor(ctx)
-    typed = str(ctx.option(ctx.focused or "market") or "")
+    typed = options.string(ctx, ctx.focused or "market") or ""
     statuses = (MarketStatus.OPEN,) if ctx.path in _TRADING_PATHS else (MarketStatus.OPEN, MarketStatus.CLOSED)
     found = await ctx.use_cases.search_markets(who.guild_id, typed, statuses)
     return responses.autocomplete([(market_choice(n, q), str(n)) for n, q in found])
@@ -46,7 +46,7 @@ async def outcome(ctx: Context) -> InteractionResponse:
     except HunchError as error:  # no market picked yet, or none by that name: nothing to offer
         logger.debug("no outcomes to offer: %s", error.message)
         return responses.autocomplete([])
-    typed = outcome_key(str(ctx.option("outcome") or ""))
+    typed = outcome_key(options.string(ctx, "outcome") or "")
     return responses.autocomplete(
         [
             (f"{label} · {fmt.percent(p)}", label)

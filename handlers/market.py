@@ -18,15 +18,17 @@ SETTLEABLE = (MarketStatus.OPEN, MarketStatus.CLOSED)
 
 async def create(ctx: Context) -> InteractionResponse:
     who = options.actor(ctx)
-    closes_in = ctx.option("closes_in")
+    closes_in = options.string(ctx, "closes_in")
     channel = ctx.interaction.channel_id
     command = CreateMarket(
-        question=inputs.clean_text(str(ctx.option("question") or ""), max_length=limits.QUESTION_MAX, field="question"),
-        outcomes=inputs.parse_outcomes(ctx.option("outcomes")),
-        description=inputs.clean_description(str(ctx.option("description") or "")),
-        closes_in=inputs.parse_duration(str(closes_in)) if closes_in else None,
+        question=inputs.clean_text(
+            options.string(ctx, "question") or "", max_length=limits.QUESTION_MAX, field="question"
+        ),
+        outcomes=inputs.parse_outcomes(options.string(ctx, "outcomes")),
+        description=inputs.clean_description(options.string(ctx, "description") or ""),
+        closes_in=inputs.parse_duration(closes_in) if closes_in else None,
         liquidity=options.integer(ctx, "liquidity"),
-        channel_id=int(channel) if channel and channel.isdigit() else None,
+        channel_id=int(channel) if channel else None,
     )
     return market_message(await ctx.use_cases.create_market(who, command))
 
@@ -39,7 +41,7 @@ async def show(ctx: Context) -> InteractionResponse:
 
 async def list_(ctx: Context) -> InteractionResponse:
     who = options.actor(ctx)
-    status = str(ctx.option("status") or MarketStatus.OPEN).lower()
+    status = (options.string(ctx, "status") or MarketStatus.OPEN).lower()
     if status not in LIST_FILTERS:
         status = MarketStatus.OPEN
     found = await ctx.use_cases.list_markets(who.guild_id, None if status == LIST_ALL else MarketStatus(status))
@@ -56,17 +58,14 @@ async def close(ctx: Context) -> InteractionResponse:
 async def resolve(ctx: Context) -> InteractionResponse:
     who = options.actor(ctx)
     number = await options.market_number(ctx, ctx.option("market"), SETTLEABLE)
-    outcome = ctx.option("outcome")
-    settled = await ctx.use_cases.resolve_market(
-        who, number, outcome if isinstance(outcome, int) else str(outcome or "")
-    )
-    return settlement_message(settled)
+    outcome = options.string(ctx, "outcome") or ""
+    return settlement_message(await ctx.use_cases.resolve_market(who, number, outcome))
 
 
 async def resolve_weighted(ctx: Context) -> InteractionResponse:
     who = options.actor(ctx)
     number = await options.market_number(ctx, ctx.option("market"), SETTLEABLE)
-    weights = str(ctx.option("weights") or "")
+    weights = options.string(ctx, "weights") or ""
     return settlement_message(await ctx.use_cases.resolve_market_weighted(who, number, weights))
 
 

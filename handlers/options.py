@@ -14,6 +14,7 @@ from app.domain import inputs, limits
 from app.domain.actor import Actor
 from app.domain.errors import NotFound, ValidationError
 from app.domain.market import MarketStatus
+from models.discord.interactions import is_snowflake
 
 
 def actor(ctx: Context) -> Actor:
@@ -24,23 +25,59 @@ def actor(ctx: Context) -> Actor:
         guild_id=int(interaction.guild_id),
         user_id=int(interaction.actor.id),
         is_manager=interaction.is_manager,
-        role_ids=frozenset(int(r) for r in interaction.role_ids if r.isdigit()),
-        interaction_id=int(interaction.id) if interaction.id.isdigit() else None,
+        role_ids=frozenset(int(r) for r in interaction.role_ids),
+        interaction_id=int(interaction.id),
     )
+
+
+def _label(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def string(ctx: Context, name: str) -> str | None:
+    """A STRING option as sent (None when not given)."""
+    value = ctx.option(name)
+    if value is None or isinstance(value, str):
+        return value
+    raise ValidationError(f"The {_label(name)} must be text.")
+
+
+def integer(ctx: Context, name: str) -> int | None:
+    """An INTEGER option (None when not given)."""
+    value = ctx.option(name)
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, str) and value.isascii() and value.lstrip("-").isdigit() and len(value) <= 20:
+        return int(value)
+    raise ValidationError(f"The {_label(name)} must be a whole number.")
+
+
+def boolean(ctx: Context, name: str) -> bool:
+    value = ctx.option(name)
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    raise ValidationError(f"The {_label(name)} must be true or false.")
+
+
+def snowflake(ctx: Context, name: str, what: str) -> int | None:
+    """A USER, ROLE or CHANNEL option: the id Discord sends as a string of digits."""
+    value = ctx.option(name)
+    if value is None:
+        return None
+    if not is_snowflake(value):
+        raise ValidationError(f"Pick a {what} from the list.")
+    return int(value)
 
 
 def member(ctx: Context, name: str = "user") -> int | None:
     """A USER option: the member's id (bots don't play)."""
-    value = ctx.option(name)
-    if value is None:
-        return None
-    text = str(value)
-    if not text.isascii() or not text.isdigit():
-        raise ValidationError("Pick a member from the list.")
-    resolved = ctx.interaction.command.resolved
-    if resolved is not None and text in resolved.users and resolved.users[text].bot:
-        raise ValidationError("Bots don't play Hunch.")
-    return int(text)
+    user_id = snowflake(ctx, name, "member")
+    resolved = ctx.command.resolved if ctx.command is not None else None
+    if user_id is not None and resolved is not None:
+        user = resolved.users.get(str(user_id))
+        if user is not None and user.bot:
+            raise ValidationError("Bots don't play Hunch.")
+    return user_id
 
 
 def points(value: Any, *, allow_all: bool = False) -> int | None:
@@ -54,7 +91,9 @@ def points(value: Any, *, allow_all: bool = False) -> int | None:
         if value > limits.MAX_POINTS:
             raise ValidationError(f"That amount is too large; the limit is {limits.MAX_POINTS:,}.")
         return value
-    text = str(value if value is not None else "")
+    if value is not None and not isinstance(value, str):
+        raise ValidationError("Enter a whole number of points.")
+    text = value or ""
     if allow_all and text.strip().casefold() == "all":
         return None
     return inputs.parse_amount(text)
@@ -77,22 +116,15 @@ def shares(value: Any) -> Decimal | None:
         return None
     if isinstance(value, float):
         text = format(Decimal(repr(value)), "f")
+    elif not isinstance(value, str | int):
+        raise ValidationError("Enter a number of shares.")
     return inputs.parse_shares(text)
 
 
 def text(ctx: Context, name: str, *, max_length: int, field: str) -> str:
     """An optional one-line text option, cleaned (`""` when not given)."""
-    value = ctx.option(name)
-    return inputs.clean_text(str(value), max_length=max_length, field=field) if value else ""
-
-
-def integer(ctx: Context, name: str) -> int | None:
-    value = ctx.option(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).lstrip("-").isdigit():
-        raise ValidationError(f"The {name.replace('_', ' ')} must be a whole number.")
-    return int(value)
+    value = string(ctx, name)
+    return inputs.clean_text(value, max_length=max_length, field=field) if value else ""
 
 
 async def market_number(ctx: Context, value: Any, statuses: tuple[MarketStatus, ...] = (MarketStatus.OPEN,)) -> int:
@@ -101,7 +133,7 @@ async def market_number(ctx: Context, value: Any, statuses: tuple[MarketStatus, 
     number = inputs.parse_market_reference(value)
     if number is not None:
         return number
-    typed = str(value or "").strip()
+    typed = value.strip() if isinstance(value, str) else ""
     if typed:
         found = await ctx.use_cases.search_markets(actor(ctx).guild_id, typed, statuses, limit=2)
         if len(found) == 1:

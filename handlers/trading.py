@@ -25,14 +25,14 @@ async def bet(ctx: Context) -> InteractionResponse:
     amount = options.points(ctx.option("amount"), allow_all=True)
     number = await options.market_number(ctx, ctx.option("market"))
     # The label is matched to an outcome inside the trade's transaction: no extra read first.
-    outcome = str(ctx.option("outcome") or "")
+    outcome = options.string(ctx, "outcome") or ""
     return trade_receipt(await ctx.use_cases.buy(options.actor(ctx), number, outcome, amount))
 
 
 async def sell(ctx: Context) -> InteractionResponse:
     shares = options.shares(ctx.option("shares"))
     number = await options.market_number(ctx, ctx.option("market"))
-    outcome = str(ctx.option("outcome") or "")
+    outcome = options.string(ctx, "outcome") or ""
     return trade_receipt(await ctx.use_cases.sell(options.actor(ctx), number, outcome, shares))
 
 
@@ -50,7 +50,7 @@ async def buy_button(ctx: Context) -> InteractionResponse:
 
 async def buy_modal(ctx: Context) -> InteractionResponse:
     ref = decode(ctx.path, STALE_BET)
-    amount = options.points(ctx.interaction.modal.values().get(AMOUNT_FIELD, ""), allow_all=True)
+    amount = options.points(ctx.modal_values().get(AMOUNT_FIELD, ""), allow_all=True)
     return trade_receipt(await ctx.use_cases.buy(options.actor(ctx), ref.market, ref.outcome or 0, amount))
 
 
@@ -73,7 +73,7 @@ async def sell_pick(ctx: Context) -> InteractionResponse:
 
 async def sell_modal(ctx: Context) -> InteractionResponse:
     ref = decode(ctx.path, STALE_SELL)
-    shares = options.shares(ctx.interaction.modal.values().get(SHARES_FIELD, "all"))
+    shares = options.shares(ctx.modal_values().get(SHARES_FIELD, "all"))
     return trade_receipt(await ctx.use_cases.sell(options.actor(ctx), ref.market, ref.outcome or 0, shares))
 
 

@@ -104,7 +104,6 @@ class Account(SQLModel, table=True):
             sqlite_where=sa.text("kind = 'house'"),
         ),
         sa.Index("ux_accounts_market", "market_id", unique=True),
-        sa.Index("ix_accounts_leaderboard", "guild_id", "kind", "balance"),
     )
 
 
@@ -221,6 +220,8 @@ class InteractionRecord(SQLModel, table=True):
     result: dict[str, Any] = Field(sa_column=sa.Column(sa.JSON(), nullable=False))
     created_at: datetime = _time()
 
+    __table_args__ = (sa.Index("ix_interaction_records_created_at", "created_at"),)  # the retention purge
+
 
 class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_events"
@@ -245,6 +246,8 @@ def table(model: type[SQLModel]) -> sa.Table:
 
 guilds = table(Guild)
 accounts = table(Account)
+# The leaderboard's order, so its top rows are read straight off the index.
+sa.Index("ix_accounts_leaderboard", accounts.c.guild_id, accounts.c.kind, accounts.c.balance.desc(), accounts.c.id)
 markets = table(Market)
 positions = table(Position)
 trades = table(Trade)

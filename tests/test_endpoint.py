@@ -242,3 +242,83 @@ print(json.dumps(heavy))
     }
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+# -- the one error boundary: a shape Discord cannot send is a 400, never a 5xx ------------------------------------
+
+_MEMBER = {"permissions": "0", "roles": [], "user": {"id": "11", "username": "alice"}}
+
+
+def _signed(kind: int, data: Any, **extra: Any) -> bytes:
+    body = {"id": "1300000000000000099", "type": kind, "guild_id": "900000000000000001", "member": _MEMBER}
+    body.update({"data": data, **extra})
+    return json.dumps(body).encode()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _signed(2, {"name": "balance", "type": "1", "options": []}),
+        _signed(2, {"name": "balance", "type": 1, "options": {"user": "1"}}),
+        _signed(3, {"component_type": 2}),
+        _signed(5, {"custom_id": ["buymodal"], "components": []}),
+        _signed(2, {"name": "balance", "type": 1}, guild_id=900000000000000001),
+        _signed(2, {"name": "balance", "type": 1}, member={"user": {"id": "not-a-snowflake"}}),
+        _signed(2, "not an object"),
+    ],
+    ids=[
+        "data-type-a-string",
+        "options-not-a-list",
+        "component-without-custom-id",
+        "custom-id-a-list",
+        "guild-id-a-number",
+        "user-id-not-a-snowflake",
+        "data-a-string",
+    ],
+)
+async def test_a_signed_payload_of_a_shape_discord_cannot_send_is_a_400_logged_without_a_traceback(
+    client, signer: Signer, body: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    response = await post(client, body, signer.headers(body))
+    assert response.status_code == 400
+    assert set(response.json()) == {"error"} and len(response.json()["error"]) < 100
+    warnings = [r for r in caplog.records if r.getMessage() == "malformed interaction"]
+    assert warnings and all(r.levelname == "WARNING" and not r.exc_info for r in warnings)
+    assert getattr(warnings[-1], "fields", {}).get("interaction_id") == "1300000000000000099"
+
+
+async def test_an_option_of_the_wrong_type_gets_the_usual_ephemeral_error(client, signer: Signer) -> None:
+    body = _signed(2, {"name": "give", "type": 1, "options": [{"name": "user", "type": 6, "value": {"id": 1}}]})
+    response = await post(client, body, signer.headers(body))
+    assert response.status_code == 200
+    reply = response.json()
+    assert reply["type"] == 4 and reply["data"]["flags"] == 64 and "Pick a member" in reply["data"]["content"]
+
+
+async def test_a_backend_that_cannot_even_start_still_answers(settings: Settings, signer: Signer) -> None:
+    from app.endpoint import build_app
+
+    def broken() -> Any:
+        raise RuntimeError("the backend could not be wired")
+
+    transport = httpx.ASGITransport(app=build_app(settings, broken))
+    body = _signed(2, {"name": "balance", "type": 1, "options": []})
+    async with httpx.AsyncClient(transport=transport, base_url="http://hunch.test") as c:
+        response = await post(c, body, signer.headers(body))
+    assert response.status_code == 200
+    assert response.json()["data"]["content"].startswith("Something went wrong on our side. Nothing was changed.")
+
+
+async def test_an_unreachable_database_is_said_to_have_changed_nothing(signer: Signer) -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        DISCORD_PUBLIC_KEY=signer.public_key_hex, DATABASE_URL="postgresql://nobody@127.0.0.1:1/none"
+    )
+    transport = httpx.ASGITransport(app=create_app(settings))
+    body = _signed(2, {"name": "balance", "type": 1, "options": []})
+    async with httpx.AsyncClient(transport=transport, base_url="http://hunch.test") as c:
+        response = await post(c, body, signer.headers(body))
+    assert response.status_code == 200
+    assert (
+        response.json()["data"]["content"]
+        == "We lost contact with the database, so nothing was changed. Please try again."
+    )

@@ -15,7 +15,7 @@ from app.discord.errors import describe
 from app.discord.router import Router
 from app.domain.errors import HunchError
 from app.logging import log_fields
-from app.services.use_cases import UseCases
+from app.services.use_cases import UseCases, changes_applied
 from models.discord.enums import InteractionType
 from models.discord.interactions import Interaction
 from models.discord.messages import InteractionResponse
@@ -31,6 +31,13 @@ def error_reply(interaction: Interaction, message: str) -> InteractionResponse:
     return responses.ephemeral(message)
 
 
+def unexpected_error(error_id: str, *, changed: bool) -> str:
+    """What a member is told of a failure we did not foresee: only what is known."""
+    if changed:
+        return f"Something went wrong on our side after your request went through. (error id `{error_id}`)"
+    return f"Something went wrong on our side. Nothing was changed. (error id `{error_id}`)"
+
+
 class Dispatcher:
     """Routes each interaction to its handler and answers it, whatever happens."""
 
@@ -39,10 +46,12 @@ class Dispatcher:
         self.use_cases = use_cases
 
     async def __call__(self, interaction: Interaction) -> InteractionResponse:
+        """The reply; `MalformedInteraction` when the interaction's data cannot be what Discord sends."""
         started = time.perf_counter()
         handler, ctx = self.router.resolve(interaction, self.use_cases)
         outcome = "ok"
         error_id = None
+        applied = changes_applied.set(False)
         try:
             if handler is None:
                 outcome = "unknown"
@@ -56,9 +65,9 @@ class Dispatcher:
             outcome = "error"
             error_id = secrets.token_hex(4)
             logger.exception("unhandled error %s", error_id, extra={"fields": {"error_id": error_id}})
-            response = error_reply(
-                interaction, f"Something went wrong on our side. Nothing was changed. (error id `{error_id}`)"
-            )
+            response = error_reply(interaction, unexpected_error(error_id, changed=changes_applied.get()))
+        finally:
+            changes_applied.reset(applied)
         log_fields(
             logger,
             logging.INFO,

@@ -1,4 +1,4 @@
-"""Domain errors as members read them in Discord."""
+"""Domain errors as members read them in Discord, and the interaction that cannot be one."""
 
 from __future__ import annotations
 
@@ -11,3 +11,7 @@ def describe(error: HunchError) -> str:
     if isinstance(error, RoleRequired):
         return f"Only members with the <@&{error.role_id}> role can {error.action}."
     return error.message
+
+
+class MalformedInteraction(Exception):
+    """A signed interaction whose shape cannot be what Discord sends (answered with a 400)."""

@@ -66,3 +66,16 @@ class Unavailable(HunchError):
     """A transient infrastructure failure (database gone mid-request); nothing was applied."""
 
     code = "unavailable"
+
+
+class OutcomeUnknown(HunchError):
+    """The connection dropped while the change was being committed: it may or may not have been kept. A
+    redelivery of the same interaction gets what really happened from its record."""
+
+    code = "outcome_unknown"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "We lost contact with the database while saving this, so we can't tell yet whether it went through. "
+            "Check /balance or /portfolio before you try again."
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -30,3 +31,18 @@ class SqlRecords:
             return {}
         rows = await self._session.conn.execute(_recorded(self._session.dialect), {"recorded_ids": wanted})
         return {int(key): result for key, result in rows}
+
+    async def purge(self, before: datetime, limit: int) -> int:
+        """Delete up to `limit` of the oldest records made before `before`; how many. On Postgres rows another
+        transaction holds are skipped, so a purge never waits on a request."""
+        oldest = (
+            sa.select(interaction_records.c.id)
+            .where(interaction_records.c.created_at < before)
+            .order_by(interaction_records.c.created_at)
+            .limit(limit)
+        )
+        if self._session.dialect == "postgresql":
+            oldest = oldest.with_for_update(skip_locked=True)
+        doomed = sa.delete(interaction_records).where(interaction_records.c.id.in_(oldest.scalar_subquery()))
+        result = await self._session.conn.execute(doomed)
+        return int(result.rowcount)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from app.domain import lmsr
 from app.domain.guild import DEFAULTS, GuildSettings
 from app.domain.inputs import parse_market_reference
+from app.domain.inputs.text import clean_line
 from app.domain.market import MarketStatus
 from app.domain.shares import from_micro
 from app.services.markets import find_market
@@ -92,5 +93,5 @@ async def search_markets(
 ) -> list[tuple[int, str]]:
     """Markets in `statuses` matching `text` by number or by words of the question; the market whose number
     was typed first, the rest newest first."""
-    words = [w for w in text.strip().lstrip("#").lower().split() if w][:SEARCH_WORDS]
+    words = [w for w in clean_line(text).lstrip("#").lower().split() if w][:SEARCH_WORDS]
     return await uow.reads.search_markets(guild_id, parse_market_reference(text), words, statuses, limit)

@@ -8,6 +8,7 @@ batches a market's concurrent trades; reads run in a read-only unit of work.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextvars import ContextVar
 from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
@@ -19,7 +20,7 @@ from app.domain.guild import ConfigChange
 from app.domain.market import MarketStatus
 from app.services import admin, markets, queries, settlement, verify, wallet
 from app.services.idempotency import execute
-from app.services.ports import Throttle, ThrottledAction, Transactions, Work
+from app.services.ports import Throttle, ThrottledAction, Transactions, UnitOfWork, Work
 from app.services.results import (
     BalanceView,
     DailyClaim,
@@ -36,6 +37,10 @@ from app.services.trading_desk import TradingDesk
 R = TypeVar("R", bound=BaseModel)
 T = TypeVar("T")
 
+changes_applied: ContextVar[bool] = ContextVar("changes_applied", default=False)
+"""Set once a state-changing use case of the current request has committed: after that, an error of the
+request cannot claim that nothing was changed."""
+
 
 class UseCases:
     def __init__(self, transactions: Transactions, desk: TradingDesk, throttle: Throttle) -> None:
@@ -44,7 +49,9 @@ class UseCases:
         self._throttle = throttle
 
     async def _execute(self, actor: Actor, action: str, result_type: type[R], work: Work[R]) -> R:
-        return await execute(self._transactions, actor, action, result_type, work)
+        result = await execute(self._transactions, actor, action, result_type, work)
+        changes_applied.set(True)
+        return result
 
     async def _read(self, work: Work[T]) -> T:
         return await self._transactions.run(work)
@@ -98,11 +105,15 @@ class UseCases:
 
     async def buy(self, actor: Actor, number: int, outcome: int | str, amount: int | None) -> TradeReceipt:
         await self._throttle(actor, ThrottledAction.TRADE)
-        return await self._desk.buy(actor, number, outcome, amount)
+        receipt = await self._desk.buy(actor, number, outcome, amount)
+        changes_applied.set(True)
+        return receipt
 
     async def sell(self, actor: Actor, number: int, outcome: int | str, shares: Decimal | None) -> TradeReceipt:
         await self._throttle(actor, ThrottledAction.TRADE)
-        return await self._desk.sell(actor, number, outcome, shares)
+        receipt = await self._desk.sell(actor, number, outcome, shares)
+        changes_applied.set(True)
+        return receipt
 
     # -- wallets ---------------------------------------------------------------------------------------------
 
@@ -137,6 +148,16 @@ class UseCases:
         return await self._execute(
             actor, "admin.config", GuildConfig, lambda uow: admin.update_config(uow, actor, change)
         )
+
+    async def forget_interactions(self, before: datetime, limit: int) -> int:
+        """Purge one batch of interaction records older than the retention (they only answer redeliveries)."""
+
+        async def purge(uow: UnitOfWork) -> int:
+            purged = await uow.records.purge(before, limit)
+            await uow.commit()
+            return purged
+
+        return await self._transactions.run(purge)
 
     async def verify_ledger(self) -> list[str]:
         return await self._read(verify.verify_ledger)

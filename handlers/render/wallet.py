@@ -9,6 +9,7 @@ from handlers.render.style import BLURPLE, DESCRIPTION_LIMIT, GREEN
 from models.discord.messages import Embed, InteractionResponse
 
 SHOWN_POSITIONS = 20
+NAME_LIMIT = 32  # Discord's longest display name
 MEDALS = {1: "🥇", 2: "🥈", 3: "🥉"}
 
 
@@ -45,9 +46,14 @@ def leaderboard(board: Leaderboard, asker_id: int, asker_name: str) -> Interacti
         return responses.message("Nobody has played yet. Be the first: /daily, then /bet.")
     lines = []
     for rank, entry in enumerate(board.entries, start=1):
-        mention = f"<@{entry.user_id}>" + (f" ({asker_name})" if entry.user_id == asker_id else "")
+        shown = fmt.truncate(asker_name, NAME_LIMIT)
+        mention = f"<@{entry.user_id}>" + (f" ({shown})" if entry.user_id == asker_id else "")
         lines.append(f"{MEDALS.get(rank, f'**{rank}.**')} {mention}: **{fmt.points(entry.balance, board.currency)}**")
-    embed: Embed = {"title": "Leaderboard", "description": "\n".join(lines), "color": GREEN}
+    embed: Embed = {
+        "title": "Leaderboard",
+        "description": fmt.truncate("\n".join(lines), DESCRIPTION_LIMIT),
+        "color": GREEN,
+    }
     return responses.message(embeds=[embed])
 
 

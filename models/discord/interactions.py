@@ -6,19 +6,43 @@ The interaction token is kept out of reprs so it cannot leak through a log line.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from models.discord.enums import Permissions
 
+MAX_SNOWFLAKE = 2**63 - 1  # ids are 64-bit; Hunch stores them as BIGINT, and Discord's fit for centuries yet
+
+
+def is_snowflake(value: object) -> bool:
+    """A Discord id: a string of ASCII digits for a number up to `MAX_SNOWFLAKE`."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= 19
+        and value.isascii()
+        and value.isdigit()
+        and int(value) <= MAX_SNOWFLAKE
+    )
+
+
+def _snowflake(value: str) -> str:
+    if not is_snowflake(value):
+        raise ValueError("not a Discord id")
+    return value
+
+
+Snowflake = Annotated[str, AfterValidator(_snowflake)]
+"""A Discord id, sent as a string of digits."""
+
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # Strict: a field of another JSON type (`"type": "1"`) cannot be what Discord sent, so it is not coerced.
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
 
 
 class User(_Model):
-    id: str
+    id: Snowflake
     username: str = ""
     global_name: str | None = None
     bot: bool = False
@@ -31,37 +55,39 @@ class User(_Model):
 class Member(_Model):
     user: User | None = None
     nick: str | None = None
-    roles: list[str] = Field(default_factory=list)
+    roles: list[Snowflake] = Field(default_factory=list)
     permissions: str = "0"
 
 
 class ResolvedMember(_Model):
     nick: str | None = None
-    roles: list[str] = Field(default_factory=list)
+    roles: list[Snowflake] = Field(default_factory=list)
     permissions: str | None = None
 
 
 class Resolved(_Model):
-    users: dict[str, User] = Field(default_factory=dict)
-    members: dict[str, ResolvedMember] = Field(default_factory=dict)
+    users: dict[Snowflake, User] = Field(default_factory=dict)
+    members: dict[Snowflake, ResolvedMember] = Field(default_factory=dict)
     roles: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 class CommandOption(_Model):
     name: str
     type: int | None = None  # the oldest payloads (2020) send options without a type
-    value: str | int | float | bool | None = None
+    # Whatever was sent: the handlers read each option as the type its command declares, and a value of
+    # another type gets a reply saying so (a payload with a wrong option is still an interaction).
+    value: Any = None
     options: list[CommandOption] | None = None
     focused: bool = False
 
 
 class CommandData(_Model):
-    id: str | None = None
+    id: Snowflake | None = None
     name: str
     type: int = 1
     options: list[CommandOption] = Field(default_factory=list)
     resolved: Resolved | None = None
-    target_id: str | None = None
+    target_id: Snowflake | None = None
 
 
 class ComponentData(_Model):
@@ -75,32 +101,31 @@ class ModalData(_Model):
     components: list[dict[str, Any]] = Field(default_factory=list)
 
     def values(self) -> dict[str, str]:
-        """Text input values by custom_id, through action rows (type 1) and labels (type 18)."""
+        """Text input values by custom_id, through action rows (type 1) and labels (type 18); anything that is
+        not a text input (or a select's first value) is passed over."""
         found: dict[str, str] = {}
-
-        def walk(node: Any) -> None:
-            if isinstance(node, dict):
-                if "custom_id" in node and isinstance(node.get("value"), str):
-                    found[node["custom_id"]] = node["value"]
-                elif "custom_id" in node and isinstance(node.get("values"), list) and node["values"]:
-                    found[node["custom_id"]] = str(node["values"][0])
-                for key in ("components", "component"):
-                    walk(node.get(key))
-            elif isinstance(node, list):
-                for item in node:
-                    walk(item)
-
-        walk(self.components)
+        pending: list[Any] = [self.components]
+        while pending:
+            node = pending.pop()
+            if isinstance(node, list):
+                pending.extend(reversed(node))
+            elif isinstance(node, dict):
+                custom_id, value, values = node.get("custom_id"), node.get("value"), node.get("values")
+                if isinstance(custom_id, str) and isinstance(value, str):
+                    found.setdefault(custom_id, value)
+                elif isinstance(custom_id, str) and isinstance(values, list) and values:
+                    found.setdefault(custom_id, str(values[0]))
+                pending.extend(node.get(key) for key in ("component", "components"))
         return found
 
 
 class Interaction(_Model):
-    id: str
+    id: Snowflake
     type: int
-    application_id: str | None = None
+    application_id: Snowflake | None = None
     data: dict[str, Any] | None = None
-    guild_id: str | None = None
-    channel_id: str | None = None
+    guild_id: Snowflake | None = None
+    channel_id: Snowflake | None = None
     member: Member | None = None
     user: User | None = None
     token: str = Field(default="", repr=False)
@@ -108,16 +133,13 @@ class Interaction(_Model):
     locale: str | None = None
     message: dict[str, Any] | None = None
 
-    # -- typed access to `data` by interaction type ---------------------------------------------
-    @property
+    # -- typed access to `data` by interaction type (pydantic's ValidationError when it has another shape) ----
     def command(self) -> CommandData:
         return CommandData.model_validate(self.data or {})
 
-    @property
     def component(self) -> ComponentData:
         return ComponentData.model_validate(self.data or {})
 
-    @property
     def modal(self) -> ModalData:
         return ModalData.model_validate(self.data or {})
 
@@ -128,7 +150,7 @@ class Interaction(_Model):
             return self.member.user
         if self.user is not None:
             return self.user
-        return User(id="0", username="unknown")
+        return _NOBODY
 
     @property
     def permissions(self) -> Permissions:
@@ -145,3 +167,6 @@ class Interaction(_Model):
     @property
     def role_ids(self) -> list[str]:
         return list(self.member.roles) if self.member else []
+
+
+_NOBODY = User(id="0", username="unknown")

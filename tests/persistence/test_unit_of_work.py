@@ -1,0 +1,103 @@
+"""One transaction per unit of work (`app/persistence/unit_of_work.py`): what a lost connection means, said
+honestly, and retried safely."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.domain.actor import Actor
+from app.domain.errors import OutcomeUnknown, Unavailable
+from app.persistence.database import Database
+from app.persistence.unit_of_work import Transactions, UnitOfWork
+from app.services.trading_desk import TradingDesk
+from app.services.use_cases import UseCases
+from app.services.verify import verify_ledger
+from models.tables import transfers
+
+GUILD = 900000000000000001
+ALICE, BOB = 11, 12
+_ids = itertools.count(1_400_000_000_000_000_000)
+
+
+async def _no_throttle(actor: object, action: object) -> None:
+    return None
+
+
+def _use_cases(database: Database) -> UseCases:
+    transactions = Transactions(database)
+    return UseCases(transactions, TradingDesk(transactions), _no_throttle)
+
+
+async def _gifts(database: Database) -> int:
+    async def count(uow: UnitOfWork) -> int:
+        query = sa.select(sa.func.count()).select_from(transfers).where(transfers.c.reason == "gift")
+        return int(await uow.conn.scalar(query) or 0)
+
+    return await Transactions(database).run(count)
+
+
+def _drop_the_connection_during_commit(monkeypatch: pytest.MonkeyPatch, *, after_committing: bool) -> list[int]:
+    """The next COMMIT's connection is lost: after the server committed, or before it could."""
+    real_commit = AsyncConnection.commit
+    dropped: list[int] = []
+
+    async def commit(self: AsyncConnection) -> None:
+        if not dropped:
+            dropped.append(1)
+            if after_committing:
+                await real_commit(self)
+            else:
+                await self.rollback()
+            raise ConnectionResetError("connection reset by peer")
+        await real_commit(self)
+
+    monkeypatch.setattr(AsyncConnection, "commit", commit)
+    return dropped
+
+
+@pytest.mark.parametrize("committed", [True, False], ids=["the-commit-landed", "the-commit-was-lost"])
+async def test_a_connection_lost_during_commit_is_an_unknown_outcome_and_the_redelivery_tells(
+    database: Database, monkeypatch: pytest.MonkeyPatch, committed: bool
+) -> None:
+    use_cases = _use_cases(database)
+    await use_cases.balance(GUILD, ALICE)  # nothing to commit: the connection is dropped at the next COMMIT
+    gift = Actor(GUILD, ALICE, interaction_id=next(_ids))
+    await use_cases.give(Actor(GUILD, BOB, interaction_id=next(_ids)), ALICE, 1)  # both accounts open first
+    dropped = _drop_the_connection_during_commit(monkeypatch, after_committing=committed)
+    with pytest.raises(OutcomeUnknown) as unknown:
+        await use_cases.give(gift, BOB, 100)
+    assert dropped and "can't tell yet whether it went through" in unknown.value.message
+    assert "Nothing was changed" not in unknown.value.message
+    again = await use_cases.give(gift, BOB, 100)  # the same interaction, delivered again
+    assert again.amount == 100
+    assert await _gifts(database) == 2  # Bob's first gift, and this one exactly once
+    assert (await use_cases.balance(GUILD, BOB)).balance == 1000 - 1 + 100
+    assert await Transactions(database).run(verify_ledger) == []
+
+
+async def test_a_connection_lost_before_commit_changes_nothing_and_says_so(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_cases = _use_cases(database)
+    await use_cases.give(Actor(GUILD, BOB, interaction_id=next(_ids)), ALICE, 1)
+    real_execute = AsyncConnection.execute
+    lost: list[int] = []
+
+    async def execute(self: AsyncConnection, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        if "FOR UPDATE" in str(statement) and not lost:
+            lost.append(1)
+            raise ConnectionResetError("connection reset by peer")
+        return await real_execute(self, statement, *args, **kwargs)
+
+    monkeypatch.setattr(AsyncConnection, "execute", execute)
+    gift = Actor(GUILD, ALICE, interaction_id=next(_ids))
+    with pytest.raises(Unavailable, match="nothing was changed"):
+        await use_cases.give(gift, BOB, 100)
+    assert lost and await _gifts(database) == 1
+    assert (await use_cases.give(gift, BOB, 100)).amount == 100  # trying again applies it, once
+    assert await _gifts(database) == 2
