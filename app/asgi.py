@@ -11,5 +11,7 @@ from app.web import create_app
 # three runs against 52-55 ms with these).
 gc.set_threshold(20_000, 50, 100)
 
-configure_logging(get_settings().log_level)
-app = create_app()
+settings = get_settings()
+configure_logging(settings.log_level)
+# A container runs the worker beside the endpoint (`python -m app serve --no-worker` turns it off).
+app = create_app(settings, worker=settings.worker_in_process)

@@ -1,16 +1,19 @@
 """Wires Hunch's dependencies by hand: the only module that sees every layer.
 
 `bootstrap()` builds the database, the rate limiter, the use cases and the Discord router into one `Hunch`;
-`web_app()` puts the HTTP endpoint in front of it. Heavy modules (the ORM, the driver) are imported when
-`bootstrap()` runs, not when this module is imported, so a cold start that only answers PINGs never loads
-them.
+the worker and its Discord client are built the first time they are needed. `web_app()` puts the HTTP
+endpoint in front of it (and, in a container, runs a worker beside it). Heavy modules (the ORM, the driver)
+are imported when `bootstrap()` runs, not when this module is imported, so a cold start that only answers
+PINGs never loads them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from app import endpoint
@@ -19,13 +22,16 @@ from app.settings import Settings, get_settings
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
+    from app.discord.api import DiscordApi
     from app.discord.dispatch import Dispatcher
     from app.discord.router import Router
     from app.persistence.database import Database
+    from app.persistence.unit_of_work import Transactions
     from app.ratelimit import RateLimiter
     from app.scheduler import Housekeeping
     from app.services.trading_desk import TradingDesk
     from app.services.use_cases import UseCases
+    from app.worker import Worker
     from models.discord.interactions import Interaction
     from models.discord.messages import InteractionResponse
 
@@ -34,12 +40,15 @@ if TYPE_CHECKING:
 class Hunch:
     settings: Settings
     database: Database
+    transactions: Transactions
     rate_limiter: RateLimiter
     use_cases: UseCases
     trading_desk: TradingDesk
     router: Router
     dispatcher: Dispatcher
     clock: Callable[[], datetime]
+    discord_api: DiscordApi | None = None  # for tests: a client on a mocked transport
+    _worker: Worker | None = field(default=None, repr=False)
 
     async def handle(self, interaction: Interaction) -> InteractionResponse:
         return await self.dispatcher(interaction)
@@ -47,10 +56,25 @@ class Hunch:
     async def ping_database(self) -> None:
         await self.database.ping()
 
+    @property
+    def worker(self) -> Worker:
+        if self._worker is None:
+            self._worker = build_worker(self)
+        return self._worker
+
+    async def run_worker(self, stop: asyncio.Event) -> None:
+        """The worker until `stop`, woken by the database's notifications."""
+        from app.persistence.notifications import listen
+
+        worker = self.worker
+        await asyncio.gather(listen(self.database, worker.wake, stop), worker.run_forever(stop))
+
     async def aclose(self) -> None:
         close = getattr(self.rate_limiter, "aclose", None)
         if close is not None:
             await close()
+        if self.discord_api is not None:
+            await self.discord_api.rest.aclose()
         await self.database.dispose()
 
 
@@ -60,6 +84,7 @@ def bootstrap(
     database: Database | None = None,
     rate_limiter: RateLimiter | None = None,
     clock: Callable[[], datetime] | None = None,
+    discord_api: DiscordApi | None = None,
 ) -> Hunch:
     from app.discord.dispatch import Dispatcher
     from app.persistence.database import Database
@@ -84,29 +109,82 @@ def bootstrap(
     )
     transactions = Transactions(database, clock)
     desk = TradingDesk(transactions)
-    use_cases = UseCases(transactions, desk, RateLimitThrottle(rate_limiter, limits))
+    use_cases = UseCases(
+        transactions, desk, RateLimitThrottle(rate_limiter, limits), defer_above=settings.deferred_settlement_holders
+    )
     router = build_router()
     return Hunch(
         settings=settings,
         database=database,
+        transactions=transactions,
         rate_limiter=rate_limiter,
         use_cases=use_cases,
         trading_desk=desk,
         router=router,
         dispatcher=Dispatcher(router, use_cases),
         clock=clock,
+        discord_api=discord_api,
     )
 
 
-def web_app(settings: Settings | None = None, hunch: Hunch | None = None) -> Starlette:
-    """The HTTP app: the endpoint in front of `hunch`, or of one bootstrapped on the first request."""
+def discord_api(settings: Settings) -> DiscordApi:
+    from app.discord.api import DiscordApi
+    from app.discord.rest import DiscordRest
+
+    token = settings.discord_bot_token.get_secret_value() if settings.discord_bot_token else None
+    return DiscordApi(DiscordRest(token or None, base_url=settings.discord_api_base_url))
+
+
+def build_worker(hunch: Hunch) -> Worker:
+    from app.services.consumers.deferred import DeferredSettlements
+    from app.services.consumers.live_messages import LiveMessages
+    from app.services.consumers.notifications import Notifications
+    from app.services.delivery import Consumer
+    from app.worker import Worker, WorkerSettings
+    from handlers.outgoing import DiscordBoard
+
+    if hunch.discord_api is None:
+        hunch.discord_api = discord_api(hunch.settings)
+    board = DiscordBoard(hunch.discord_api)
+    transactions = hunch.transactions
+    live = LiveMessages(transactions, board, timedelta(seconds=hunch.settings.live_update_interval_seconds))
+    consumers: list[Consumer] = [
+        live,
+        Notifications(transactions, board, hunch.clock),
+        DeferredSettlements(transactions, hunch.use_cases, board, hunch.clock),
+    ]
+    settings = WorkerSettings(
+        max_attempts=hunch.settings.worker_max_attempts, poll_seconds=hunch.settings.worker_poll_seconds
+    )
+    return Worker(transactions, consumers, hunch.clock, settings, tickers=[live])
+
+
+def web_app(settings: Settings | None = None, hunch: Hunch | None = None, *, worker: bool = False) -> Starlette:
+    """The HTTP app: the endpoint in front of `hunch`, or of one bootstrapped on the first request; with
+    `worker`, a worker runs beside it for as long as the app does."""
     settings = settings or get_settings()
-    return endpoint.build_app(settings, lambda: hunch or bootstrap(settings))
+    built: list[Hunch] = [hunch] if hunch is not None else []
+
+    def connect() -> Hunch:
+        if not built:
+            built.append(bootstrap(settings))
+        return built[0]
+
+    @contextlib.asynccontextmanager
+    async def with_worker(app: Any) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(connect().run_worker(stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(task, timeout=10)
+
+    return endpoint.build_app(settings, connect, lifespan=with_worker if worker else None)
 
 
 def housekeeping(hunch: Hunch) -> Housekeeping:
-    from datetime import timedelta
-
     from app.scheduler import PURGE_BATCH, Housekeeping
 
     purge = getattr(hunch.rate_limiter, "purge_expired", None)

@@ -1,4 +1,5 @@
-"""`python -m app …`: one entry point for serving, migrating, checking the books and registering commands."""
+"""`python -m app …`: one entry point for serving, running the worker, migrating, checking the books,
+registering commands and working with the event log."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from collections.abc import Sequence
 from app.settings import ConfigurationError, Settings, get_settings
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description="Hunch: prediction markets for Discord.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -25,6 +26,32 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         help="worker processes (default: WEB_CONCURRENCY, else 1 on SQLite and min(4, CPUs) on Postgres)",
+    )
+    serve.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="do not run the event worker in the server's processes (run `python -m app worker` elsewhere)",
+    )
+
+    worker = commands.add_parser("worker", help="deliver the event log: live messages, notifications, deferred work")
+    worker.add_argument("--once", action="store_true", help="deliver what is due, then exit")
+
+    events = commands.add_parser("events", help="the event log: lag, dead events, re-driving, replaying")
+    event_commands = events.add_subparsers(dest="events_command", required=True, metavar="ACTION")
+    listing = event_commands.add_parser("list", help="the backlog and the newest events")
+    dead = event_commands.add_parser("dead", help="the dead events, with their last error")
+    for parser_ in (listing, dead):
+        parser_.add_argument("--limit", type=int, default=20, help="how many events (default 20)")
+        parser_.add_argument("--json", action="store_true", help="one JSON object per line")
+    retry = event_commands.add_parser("retry", help="put dead events back in line")
+    retry.add_argument("event_ids", nargs="*", metavar="EVENT_ID", help="the dead events to retry")
+    retry.add_argument("--all", action="store_true", help="retry every dead event")
+    replay = event_commands.add_parser(
+        "replay", help="rebuild projections: run the log again through the consumers that allow it"
+    )
+    replay.add_argument("--market", type=int, default=None, metavar="MARKET_ID", help="only this market's stream")
+    replay.add_argument(
+        "--consumer", action="append", default=None, metavar="NAME", help="only this consumer (repeatable)"
     )
 
     migrate = commands.add_parser("migrate", help="create or upgrade the database schema (alembic)")
@@ -55,7 +82,7 @@ def _workers(settings: Settings, requested: int | None) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         settings = get_settings()
     except ConfigurationError as exc:
@@ -68,6 +95,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.command == "serve":
         import uvicorn
+
+        if args.no_worker:  # read by every server process as it starts (`app.asgi`)
+            os.environ["WORKER_IN_PROCESS"] = "false"
+            get_settings.cache_clear()
 
         workers = _workers(settings, args.workers)
         uvicorn.run(
@@ -105,6 +136,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if args.command == "scheduler":
         return asyncio.run(_scheduler(settings, args.interval, args.once))
+    if args.command == "worker":
+        return asyncio.run(_worker(settings, args.once))
+    if args.command == "events":
+        from app.event_commands import run_events_command
+
+        return asyncio.run(run_events_command(settings, args))
     return 2
 
 
@@ -135,6 +172,27 @@ async def _scheduler(settings: Settings, interval: float, once: bool) -> int:
             print(await run_once(hunch.use_cases, hunch.clock, housekeeping(hunch)))
         else:
             await run_forever(hunch.use_cases, hunch.clock, housekeeping(hunch), interval)
+    finally:
+        await hunch.aclose()
+    return 0
+
+
+async def _worker(settings: Settings, once: bool) -> int:
+    import signal
+
+    from app.bootstrap import bootstrap
+
+    hunch = bootstrap(settings)
+    try:
+        if once:
+            delivered = await hunch.worker.drain()
+            print(f"delivered {delivered} event(s)")
+        else:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, stop.set)
+            await hunch.run_worker(stop)
     finally:
         await hunch.aclose()
     return 0

@@ -166,14 +166,15 @@ class Endpoint:
         return JSONResponse({"status": "ok", "database_ms": round((time.perf_counter() - started) * 1000, 1)})
 
 
-def build_app(settings: Settings, connect: Callable[[], Backend]) -> Starlette:
+def build_app(settings: Settings, connect: Callable[[], Backend], *, lifespan: Any = None) -> Starlette:
     endpoint = Endpoint(settings, connect)
     app = Starlette(
+        lifespan=lifespan,
         routes=[
             Route("/interactions", endpoint.interactions, methods=["POST"]),
             Route("/healthz", endpoint.healthz, methods=["GET"]),
             Route("/readyz", endpoint.readyz, methods=["GET"]),
-        ]
+        ],
     )
     app.state.endpoint = endpoint
     return app

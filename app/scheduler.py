@@ -1,9 +1,9 @@
-"""Periodic work: close the markets whose close time has passed, and keep storage bounded.
+"""Periodic work: close the markets whose close time has passed, note those about to close, keep storage bounded.
 
-Interaction records (which only answer a redelivered interaction) are forgotten after the retention, and
-rate-limit rows once they have left their window. Both go in small batches, each its own short transaction,
-so a purge never holds a hot table for long; a pass stops after `MAX_PURGE_BATCHES` and the next pass
-carries on.
+Interaction records (which only answer a redelivered interaction) are forgotten after the retention, expired
+interaction tokens at once, and rate-limit rows once they have left their window. All go in small batches,
+each its own short transaction, so a purge never holds a hot table for long; a pass stops after
+`MAX_PURGE_BATCHES` and the next pass carries on.
 """
 
 from __future__ import annotations
@@ -33,21 +33,20 @@ class Housekeeping:
 async def run_once(use_cases: UseCases, clock: Callable[[], datetime], housekeeping: Housekeeping) -> dict[str, Any]:
     now = clock()
     closed = await use_cases.close_expired_markets(now)
-    forgotten = await _in_batches(lambda: use_cases.forget_interactions(now - housekeeping.retention, PURGE_BATCH))
-    limits = await _in_batches(housekeeping.purge_rate_limits) if housekeeping.purge_rate_limits else 0
-    log_fields(
-        logger,
-        logging.INFO,
-        "scheduled pass",
-        closed=len(closed),
-        records_purged=forgotten,
-        rate_limit_rows_purged=limits,
-    )
-    return {
+    result: dict[str, Any] = {
         "closed": [{"guild_id": str(g), "number": n} for g, n in closed],
-        "records_purged": forgotten,
-        "rate_limit_rows_purged": limits,
+        "closings_announced": await use_cases.announce_closing(now),
+        "records_purged": await _in_batches(
+            lambda: use_cases.forget_interactions(now - housekeeping.retention, PURGE_BATCH)
+        ),
+        "tokens_purged": await _in_batches(lambda: use_cases.forget_followups(now, PURGE_BATCH)),
+        "rate_limit_rows_purged": (
+            await _in_batches(housekeeping.purge_rate_limits) if housekeeping.purge_rate_limits else 0
+        ),
     }
+    counts = {k: len(v) if isinstance(v, list) else v for k, v in result.items()}
+    log_fields(logger, logging.INFO, "scheduled pass", **counts)
+    return result
 
 
 async def _in_batches(purge: Callable[[], Awaitable[int]]) -> int:

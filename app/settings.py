@@ -59,6 +59,17 @@ class Settings(BaseSettings):
     interaction_retention_hours: Annotated[float, Field(ge=1)] = Field(
         default=24.0, validation_alias="INTERACTION_RETENTION_HOURS"
     )
+    discord_api_base_url: str = Field(default="https://discord.com/api/v10", validation_alias="DISCORD_API_BASE_URL")
+    live_update_interval_seconds: Annotated[float, Field(ge=0)] = Field(
+        default=3.0, validation_alias="LIVE_UPDATE_INTERVAL_SECONDS"
+    )
+    deferred_settlement_holders: Annotated[int, Field(ge=0)] = Field(
+        default=5000, validation_alias="DEFERRED_SETTLEMENT_HOLDERS"
+    )
+    worker_in_process: bool = Field(default=True, validation_alias="WORKER_IN_PROCESS")
+    worker_poll_seconds: Annotated[float, Field(gt=0)] = Field(default=5.0, validation_alias="WORKER_POLL_SECONDS")
+    worker_max_attempts: Annotated[int, Field(ge=1)] = Field(default=8, validation_alias="WORKER_MAX_ATTEMPTS")
+    worker_queue_url: str = Field(default="", validation_alias="WORKER_QUEUE_URL")
     trade_rate_limit: Annotated[int, Field(ge=1)] = Field(default=10, validation_alias="TRADE_RATE_LIMIT")
     trade_rate_window_seconds: Annotated[float, Field(gt=0)] = Field(
         default=10.0, validation_alias="TRADE_RATE_WINDOW_SECONDS"
@@ -102,6 +113,14 @@ class Settings(BaseSettings):
         value = normalise_database_url(value)
         if not (value.startswith("postgresql+asyncpg://") or value.startswith("sqlite+aiosqlite://")):
             raise ValueError("must be a postgres:// / postgresql:// URL or a sqlite:// path")
+        return value
+
+    @field_validator("discord_api_base_url")
+    @classmethod
+    def _api_base(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL, like https://discord.com/api/v10")
         return value
 
     @field_validator("log_level")

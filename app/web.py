@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from app.bootstrap import Hunch
 
 
-def create_app(settings: Settings | None = None, hunch: Hunch | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, hunch: Hunch | None = None, *, worker: bool = False) -> Starlette:
     """Starlette serving Discord's interactions with `hunch`'s dependencies (bootstrapped from `settings` on
-    the first request that needs them when none are given)."""
-    return web_app(settings, hunch)
+    the first request that needs them when none are given); with `worker`, the event worker runs beside it."""
+    return web_app(settings, hunch, worker=worker)

@@ -29,6 +29,8 @@ async def config(ctx: Context) -> InteractionResponse:
         resolver_role_id=options.snowflake(ctx, "resolver_role", "role"),
         clear_creator_role=options.boolean(ctx, "clear_creator_role"),
         clear_resolver_role=options.boolean(ctx, "clear_resolver_role"),
+        mention_winners=options.optional_boolean(ctx, "mention_winners"),
+        announce_closing=options.optional_boolean(ctx, "announce_closing"),
     )
     if not change.changes():
         current = await ctx.use_cases.config(who)

@@ -260,6 +260,8 @@ ADMIN = Command(
             role("resolver_role", "Role allowed to resolve markets"),
             boolean("clear_creator_role", "Remove the creator role requirement"),
             boolean("clear_resolver_role", "Remove the resolver role requirement"),
+            boolean("mention_winners", "Mention the winners in a market's resolution summary"),
+            boolean("announce_closing", "Announce in its channel when a market closes within the hour"),
         ),
         sub(
             "grant",

@@ -10,7 +10,7 @@ from app.services.markets import CreateMarket
 from handlers import options
 from handlers.definitions import LIST_ALL, LIST_FILTERS
 from handlers.render.market import market_list, market_message, market_update
-from handlers.render.settlement import settlement_message
+from handlers.render.settlement import settlement_reply
 from models.discord.messages import InteractionResponse
 
 SETTLEABLE = (MarketStatus.OPEN, MarketStatus.CLOSED)
@@ -29,6 +29,7 @@ async def create(ctx: Context) -> InteractionResponse:
         closes_in=inputs.parse_duration(closes_in) if closes_in else None,
         liquidity=options.integer(ctx, "liquidity"),
         channel_id=int(channel) if channel else None,
+        followup=options.followup(ctx),
     )
     return market_message(await ctx.use_cases.create_market(who, command))
 
@@ -59,21 +60,21 @@ async def resolve(ctx: Context) -> InteractionResponse:
     who = options.actor(ctx)
     number = await options.market_number(ctx, ctx.option("market"), SETTLEABLE)
     outcome = options.string(ctx, "outcome") or ""
-    return settlement_message(await ctx.use_cases.resolve_market(who, number, outcome))
+    return settlement_reply(await ctx.use_cases.resolve_market(who, number, outcome, options.followup(ctx)))
 
 
 async def resolve_weighted(ctx: Context) -> InteractionResponse:
     who = options.actor(ctx)
     number = await options.market_number(ctx, ctx.option("market"), SETTLEABLE)
     weights = options.string(ctx, "weights") or ""
-    return settlement_message(await ctx.use_cases.resolve_market_weighted(who, number, weights))
+    return settlement_reply(await ctx.use_cases.resolve_market_weighted(who, number, weights, options.followup(ctx)))
 
 
 async def cancel(ctx: Context) -> InteractionResponse:
     who = options.actor(ctx)
     number = await options.market_number(ctx, ctx.option("market"), SETTLEABLE)
     reason = options.text(ctx, "reason", max_length=limits.REASON_MAX, field="reason")
-    return settlement_message(await ctx.use_cases.cancel_market(who, number, reason))
+    return settlement_reply(await ctx.use_cases.cancel_market(who, number, reason, options.followup(ctx)))
 
 
 async def refresh(ctx: Context) -> InteractionResponse:

@@ -6,6 +6,7 @@ that cannot be what Discord sends for it becomes a member-readable error.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +15,8 @@ from app.domain import inputs, limits
 from app.domain.actor import Actor
 from app.domain.errors import NotFound, ValidationError
 from app.domain.market import MarketStatus
-from models.discord.interactions import is_snowflake
+from app.services.rows import Followup
+from models.discord.interactions import TOKEN_LIFETIME, is_snowflake
 
 
 def actor(ctx: Context) -> Actor:
@@ -27,6 +29,7 @@ def actor(ctx: Context) -> Actor:
         is_manager=interaction.is_manager,
         role_ids=frozenset(int(r) for r in interaction.role_ids),
         interaction_id=int(interaction.id),
+        channel_id=int(interaction.channel_id) if interaction.channel_id else None,
     )
 
 
@@ -53,9 +56,15 @@ def integer(ctx: Context, name: str) -> int | None:
 
 
 def boolean(ctx: Context, name: str) -> bool:
+    """A switch that is off unless given as true."""
+    return bool(optional_boolean(ctx, name))
+
+
+def optional_boolean(ctx: Context, name: str) -> bool | None:
+    """A setting turned on or off, or left as it is (`None`) when not given."""
     value = ctx.option(name)
     if value is None or isinstance(value, bool):
-        return bool(value)
+        return value
     raise ValidationError(f"The {_label(name)} must be true or false.")
 
 
@@ -67,6 +76,19 @@ def snowflake(ctx: Context, name: str, what: str) -> int | None:
     if not is_snowflake(value):
         raise ValidationError(f"Pick a {what} from the list.")
     return int(value)
+
+
+def followup(ctx: Context) -> Followup | None:
+    """The interaction's reply, reachable through its token for the next 15 minutes."""
+    interaction = ctx.interaction
+    if not interaction.token or interaction.application_id is None:
+        return None
+    return Followup(
+        interaction_id=int(interaction.id),
+        application_id=int(interaction.application_id),
+        token=interaction.token,
+        expires_at=datetime.now(UTC) + TOKEN_LIFETIME,
+    )
 
 
 def member(ctx: Context, name: str = "user") -> int | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, TextIO
 
+from app.discord.api import DiscordApi
 from app.discord.rest import DiscordRest
 from app.discord.rest_errors import DiscordApiError
 
@@ -59,7 +60,7 @@ async def register_commands(
             err.write(f"{exc}\n")
             return EXIT_USAGE
     try:
-        registered = await rest.bulk_overwrite_commands(application_id, commands, guild_id=guild_id)
+        registered = await DiscordApi(rest).bulk_overwrite_commands(application_id, commands, guild_id=guild_id)
     except DiscordApiError as exc:
         err.write(f"Could not register commands: {exc.message}\n")
         return EXIT_API_ERROR

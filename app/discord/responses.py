@@ -25,6 +25,12 @@ MODAL_TITLE_LIMIT = 45
 CUSTOM_ID_LIMIT = 100
 
 NO_MENTIONS: AllowedMentions = {"parse": []}
+MENTIONS_LIMIT = 100  # users one message may name in `allowed_mentions`
+
+
+def mentioning(user_ids: list[str]) -> AllowedMentions:
+    """Ping exactly these members, and nobody else."""
+    return {"parse": [], "users": user_ids[:MENTIONS_LIMIT]}
 
 
 def cut(text: str, limit: int) -> str:
@@ -61,6 +67,11 @@ def message(
     if ephemeral:
         data["flags"] = MessageFlags.EPHEMERAL
     return {"type": InteractionCallbackType.CHANNEL_MESSAGE_WITH_SOURCE, "data": data}
+
+
+def deferred() -> InteractionResponse:
+    """Acknowledged: Discord shows that the app is thinking, and the reply comes as an edit of it."""
+    return {"type": InteractionCallbackType.DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE}
 
 
 def ephemeral(

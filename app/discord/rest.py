@@ -1,9 +1,10 @@
-"""A small async client for Discord's REST API (bot-token authenticated), with rate limits honoured.
+"""One client for every call Hunch makes to Discord's REST API.
 
-Only what Hunch needs: bulk-overwriting application commands. Rate limits follow Discord's documented
-headers: a 429 is retried after `retry_after` (body), `Retry-After` or `X-RateLimit-Reset-After` a bounded
-number of times, and a response with `X-RateLimit-Remaining: 0` makes the next request on that route wait
-for `X-RateLimit-Reset-After` first. The bot token never appears in an exception message or a log line.
+Every call goes through `send`: the rate limits first (`ratelimits.py`, after discord.py), then the circuit
+breaker (`breaker.py`), then the request with a timeout; a 429 is waited out and a 5xx or a network error
+retried with backoff, a bounded number of times. `DISCORD_API_BASE_URL` points it at a REST proxy or a test
+server. Neither the bot token nor an interaction token ever appears in an exception message or a log line:
+routes are logged by their template.
 """
 
 from __future__ import annotations
@@ -12,47 +13,84 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import quote
 
 import httpx
 
-from app.discord.rest_errors import DiscordApiError, DiscordRateLimited, describe_error_body
+from app.discord.breaker import CircuitBreaker
+from app.discord.ratelimits import RateLimits, TooManyInvalidRequests
+from app.discord.rest_errors import (
+    DiscordApiError,
+    DiscordRateLimited,
+    DiscordUnavailable,
+    describe_error_body,
+    is_global,
+    json_or_none,
+    retry_after,
+)
 
 API_BASE = "https://discord.com/api/v10"
 USER_AGENT = "DiscordBot (https://github.com/hunch, 0.1)"
-
 DEFAULT_MAX_RETRIES = 3
 DEFAULT_MAX_SLEEP = 60.0  # seconds; a longer wait than this is reported instead of slept through
-DEFAULT_TIMEOUT = 15.0
-_FALLBACK_RETRY_AFTER = 1.0
-_RETRYABLE_SERVER_ERRORS = frozenset({500, 502, 503, 504})
+DEFAULT_TIMEOUT = 10.0
+_RETRYABLE_SERVER_ERRORS = frozenset({500, 502, 503, 504, 524})
+_MAJOR = ("channel_id", "guild_id", "webhook_id", "webhook_token")
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("hunch.discord")
 
-Sleep = Callable[[float], Awaitable[None]]
-Clock = Callable[[], float]
+
+@dataclass(frozen=True)
+class Route:
+    """A call: its method, its path template and the values of its parameters."""
+
+    method: str
+    template: str
+    params: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def path(self) -> str:
+        return self.template.format_map({k: quote(str(v), safe="") for k, v in self.params.items()})
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.template}"
+
+    @property
+    def major(self) -> str:
+        return "+".join(str(self.params[k]) for k in _MAJOR if k in self.params)
+
+    @property
+    def secrets(self) -> list[str]:
+        return [str(self.params["webhook_token"])] if "webhook_token" in self.params else []
 
 
 class DiscordRest:
-    """`async with DiscordRest(token) as rest: await rest.bulk_overwrite_commands(app_id, commands)`."""
+    """`async with DiscordRest(token) as rest: await rest.bulk_overwrite_commands(app_id, commands)`.
+
+    Without a bot token only the interaction webhooks (authenticated by their token) can be called."""
 
     def __init__(
         self,
-        bot_token: str,
+        bot_token: str | None = None,
         *,
         base_url: str = API_BASE,
         client: httpx.AsyncClient | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
         max_sleep: float = DEFAULT_MAX_SLEEP,
         timeout: float = DEFAULT_TIMEOUT,
-        sleep: Sleep = asyncio.sleep,
-        clock: Clock = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        breaker: CircuitBreaker | None = None,
+        limits: RateLimits | None = None,
     ) -> None:
-        token = bot_token.strip()
+        token = (bot_token or "").strip()
         if token[:4].lower() == "bot ":
             token = token[4:].strip()
-        if not token:
+        if bot_token is not None and not token:
             raise ValueError("The bot token is empty: set DISCORD_BOT_TOKEN")
         # A header value must be printable ASCII; reject anything else here rather than let the HTTP library
         # raise an error that quotes the header (and so the token).
@@ -63,11 +101,14 @@ class DiscordRest:
         self._max_retries = max_retries
         self._max_sleep = max_sleep
         self._sleep = sleep
-        self._clock = clock
         self._owns_client = client is None
         self._client = client if client is not None else httpx.AsyncClient(timeout=timeout)
-        self._headers = {"Authorization": f"Bot {token}", "User-Agent": USER_AGENT}
-        self._blocked_until: dict[str, float] = {}  # route -> clock() time when its bucket resets
+        self.breaker = breaker or CircuitBreaker(clock=clock)
+        self.limits = limits or RateLimits(clock=clock, sleep=sleep)
+
+    @property
+    def has_bot_token(self) -> bool:
+        return bool(self._token)
 
     def __repr__(self) -> str:
         return f"DiscordRest(base_url={self._base_url!r})"
@@ -76,7 +117,7 @@ class DiscordRest:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
 
@@ -84,173 +125,143 @@ class DiscordRest:
         if self._owns_client:
             await self._client.aclose()
 
-    # --- endpoints ------------------------------------------------------------------------------------------------
-
-    async def bulk_overwrite_commands(
-        self, application_id: str, commands: list[dict[str, Any]], guild_id: str | None = None
-    ) -> list[dict[str, Any]]:
-        """Replace the application's commands, globally or in one guild; returns Discord's command objects."""
-        _check_snowflake(application_id, "application id")
-        if guild_id is None:
-            path = f"/applications/{application_id}/commands"
-        else:
-            _check_snowflake(guild_id, "guild id")
-            path = f"/applications/{application_id}/guilds/{guild_id}/commands"
-        result = await self.request("PUT", path, json=commands)
-        if not isinstance(result, list):
-            raise DiscordApiError(
-                f"Discord answered PUT {path} with something other than a list of commands", method="PUT", path=path
-            )
-        return result
-
-    # --- the request loop -----------------------------------------------------------------------------------------
-
     async def request(self, method: str, path: str, *, json: Any = None) -> Any:
-        """Send one API request, waiting out rate limits; the decoded JSON body (None for 204)."""
-        route = f"{method} {path}"
-        attempt = 0
-        while True:
-            await self._wait_for_bucket(route)
-            try:
-                response = await self._client.request(method, self._base_url + path, json=json, headers=self._headers)
-            except httpx.HTTPError as exc:
-                raise DiscordApiError(
-                    self._scrub(f"Could not reach Discord for {route}: {type(exc).__name__}: {exc}"),
-                    method=method,
-                    path=path,
-                ) from None
-            if response.status_code == 429:
-                retry_after = _retry_after(response)
-                scope = response.headers.get("X-RateLimit-Scope") or ("global" if _is_global(response) else "route")
-                if attempt >= self._max_retries or retry_after > self._max_sleep:
-                    reason = f"after {attempt} retries" if attempt >= self._max_retries else "and asked for a long wait"
-                    raise DiscordRateLimited(
-                        f"Discord is rate limiting {route} ({scope}) {reason}: try again in {retry_after:.1f}s",
-                        retry_after=retry_after,
-                        method=method,
-                        path=path,
+        """A bot-authenticated call to a literal path (the route is the path itself)."""
+        return await self.send(Route(method, path), json=json)
+
+    async def send(self, route: Route, *, json: Any = None, bot: bool = True) -> Any:
+        """Send one call, waiting out rate limits; the decoded JSON body (None for 204)."""
+        headers = {"User-Agent": USER_AGENT}
+        if bot:
+            if not self._token:
+                raise DiscordApiError("No bot token is configured: set DISCORD_BOT_TOKEN", method=route.method)
+            headers["Authorization"] = f"Bot {self._token}"
+        bucket = self.limits.bucket(route.key, route.major)
+        async with bucket.lock:
+            attempt = 0
+            while True:
+                response = await self._attempt(route, bucket, json, headers)
+                if response is None:  # a network error, retried
+                    attempt += 1
+                    if attempt > self._max_retries:
+                        self.breaker.failed()
+                        raise DiscordApiError(f"Could not reach Discord for {route.key}", method=route.method)
+                    await self._sleep(min(float(2 ** (attempt - 1)), self._max_sleep))
+                    continue
+                status = response.status_code
+                self.limits.count_invalid(status, response.headers.get("X-RateLimit-Scope"))
+                if status == 429:
+                    wait = retry_after(response)
+                    scope = response.headers.get("X-RateLimit-Scope") or ("global" if is_global(response) else "route")
+                    self.limits.limited(bucket, wait, is_global=scope == "global")
+                    if attempt >= self._max_retries or wait > self._max_sleep:
+                        reason = (
+                            f"after {attempt} retries" if attempt >= self._max_retries else "and asked for a long wait"
+                        )
+                        raise DiscordRateLimited(
+                            f"Discord is rate limiting {route.key} ({scope}) {reason}: try again in {wait:.1f}s",
+                            retry_after=wait,
+                            method=route.method,
+                            path=route.template,
+                        )
+                    attempt += 1
+                    logger.warning(
+                        "Discord rate limited a request; waiting",
+                        extra={"fields": {"route": route.key, "retry_after": wait, "scope": scope, "attempt": attempt}},
                     )
-                attempt += 1
-                logger.warning(
-                    "Discord rate limited a request; retrying",
-                    extra={"fields": {"route": route, "retry_after": retry_after, "scope": scope, "attempt": attempt}},
-                )
-                await self._sleep(retry_after)
-                continue
+                    continue
+                if status in _RETRYABLE_SERVER_ERRORS and attempt < self._max_retries:
+                    delay = min(float(2**attempt), self._max_sleep)
+                    attempt += 1
+                    logger.warning(
+                        "Discord returned a server error; retrying",
+                        extra={"fields": {"route": route.key, "status": status, "delay": delay}},
+                    )
+                    await self._sleep(delay)
+                    continue
+                if status >= 500:
+                    self.breaker.failed()
+                else:
+                    self.breaker.succeeded()
+                if response.is_success:
+                    return self._body(route, response)
+                raise self._error(route, response)
 
-            self._note_bucket(route, response)
+    async def _attempt(self, route: Route, bucket: Any, json: Any, headers: dict[str, str]) -> httpx.Response | None:
+        """One request once the limits allow it; None when the network failed."""
+        try:
+            self.limits.check_invalid()
+        except TooManyInvalidRequests as held:
+            raise DiscordRateLimited(str(held), retry_after=60.0, method=route.method, path=route.template) from None
+        wait = self.limits.wait_for(bucket)
+        if wait > self._max_sleep:
+            raise DiscordRateLimited(
+                f"{route.key} is rate limited for {wait:.1f}s",
+                retry_after=wait,
+                method=route.method,
+                path=route.template,
+            )
+        if wait > 0:
+            await self.limits.sleep(wait)
+        if not self.breaker.allow():
+            raise DiscordUnavailable(
+                f"Discord's API is failing: calls are held back for {self.breaker.retry_in():.0f}s",
+                retry_in=self.breaker.retry_in(),
+                method=route.method,
+                path=route.template,
+            )
+        try:
+            response = await self._client.request(route.method, self._base_url + route.path, json=json, headers=headers)
+        except httpx.HTTPError as exc:
+            logger.warning(
+                "Discord could not be reached; retrying",
+                extra={"fields": {"route": route.key, "error": self._scrub(f"{type(exc).__name__}: {exc}", route)}},
+            )
+            return None
+        self.limits.learned(route.key, route.major, bucket, {k.lower(): v for k, v in response.headers.items()})
+        return response
 
-            if response.status_code in _RETRYABLE_SERVER_ERRORS and attempt < self._max_retries:
-                delay = min(float(2**attempt), self._max_sleep)
-                attempt += 1
-                logger.warning(
-                    "Discord returned a server error; retrying",
-                    extra={"fields": {"route": route, "status": response.status_code, "delay": delay}},
-                )
-                await self._sleep(delay)
-                continue
+    def _body(self, route: Route, response: httpx.Response) -> Any:
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise DiscordApiError(
+                f"Discord answered {route.key} with a body that is not JSON",
+                status=response.status_code,
+                method=route.method,
+                path=route.template,
+            ) from None
 
-            if response.is_success:
-                if response.status_code == 204 or not response.content:
-                    return None
-                try:
-                    return response.json()
-                except ValueError:
-                    raise DiscordApiError(
-                        f"Discord answered {route} with a body that is not JSON",
-                        status=response.status_code,
-                        method=method,
-                        path=path,
-                    ) from None
-
-            raise self._error(method, path, response)
-
-    async def _wait_for_bucket(self, route: str) -> None:
-        until = self._blocked_until.pop(route, None)
-        if until is None:
-            return
-        delay = until - self._clock()
-        if delay > 0:
-            await self._sleep(min(delay, self._max_sleep))
-
-    def _note_bucket(self, route: str, response: httpx.Response) -> None:
-        if response.headers.get("X-RateLimit-Remaining") != "0":
-            return
-        reset_after = _float_header(response, "X-RateLimit-Reset-After")
-        if reset_after is not None and reset_after > 0:
-            self._blocked_until[route] = self._clock() + reset_after
-
-    def _error(self, method: str, path: str, response: httpx.Response) -> DiscordApiError:
-        status = response.status_code
-        route = f"{method} {path}"
-        body = _json_or_none(response)
+    def _error(self, route: Route, response: httpx.Response) -> DiscordApiError:
+        status, name = response.status_code, f"{route.method} {route.path if not route.secrets else route.template}"
+        body = json_or_none(response)
         code = body.get("code") if isinstance(body, dict) and isinstance(body.get("code"), int) else None
-        discord_says = describe_error_body(body) or response.reason_phrase or "no details"
-
+        says = describe_error_body(body) or response.reason_phrase or "no details"
         if status == 401:
             message = "Discord rejected the bot token (401): check DISCORD_BOT_TOKEN"
         elif status == 403:
             message = (
-                f"Discord refused {route} (403 Forbidden: {discord_says}): check that the bot token belongs to "
-                "this application and, for guild commands, that the app is installed in the guild with the "
+                f"Discord refused {name} (403 Forbidden: {says}): check that the bot token belongs to this "
+                "application and, for guild commands, that the app is installed in the guild with the "
                 "applications.commands scope"
             )
         elif status == 404:
             message = (
-                f"Discord returned 404 Not Found for {route} ({discord_says}): check the application id "
+                f"Discord returned 404 Not Found for {name} ({says}): check the application id "
                 "(DISCORD_APPLICATION_ID) and the guild id"
             )
         elif status == 400:
-            message = f"Discord rejected the request body for {route} (400 Bad Request): {discord_says}"
+            message = f"Discord rejected the request body for {name} (400 Bad Request): {says}"
         else:
-            message = f"Discord answered {route} with {status}: {discord_says}"
-        return DiscordApiError(self._scrub(message), status=status, code=code, method=method, path=path)
+            message = f"Discord answered {name} with {status}: {says}"
+        return DiscordApiError(
+            self._scrub(message, route), status=status, code=code, method=route.method, path=route.template
+        )
 
-    def _scrub(self, text: str) -> str:
-        return text.replace(self._token, "[redacted]")
-
-
-# --- helpers ------------------------------------------------------------------------------------------------------
-
-
-def _check_snowflake(value: str, what: str) -> None:
-    if not value or not value.isascii() or not value.isdigit():
-        raise ValueError(f"The {what} must be a numeric Discord id, got {value!r}")
-
-
-def _json_or_none(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
-def _float_header(response: httpx.Response, name: str) -> float | None:
-    raw = response.headers.get(name)
-    if raw is None:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        return None
-    return value if value >= 0 else None
-
-
-def _retry_after(response: httpx.Response) -> float:
-    body = _json_or_none(response)
-    if isinstance(body, dict):
-        value = body.get("retry_after")
-        if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
-            return float(value)
-    for header in ("Retry-After", "X-RateLimit-Reset-After"):
-        parsed = _float_header(response, header)
-        if parsed is not None:
-            return parsed
-    return _FALLBACK_RETRY_AFTER
-
-
-def _is_global(response: httpx.Response) -> bool:
-    body = _json_or_none(response)
-    if isinstance(body, dict) and body.get("global") is True:
-        return True
-    return str(response.headers.get("X-RateLimit-Global", "")).lower() == "true"
+    def _scrub(self, text: str, route: Route) -> str:
+        for secret in [self._token, *route.secrets]:
+            if secret:
+                text = text.replace(secret, "[redacted]")
+        return text

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
+_FALLBACK_RETRY_AFTER = 1.0
+
 
 class DiscordApiError(Exception):
     """Discord refused a request, or could not be reached. The message says what to check."""
@@ -31,6 +35,20 @@ class DiscordRateLimited(DiscordApiError):
     def __init__(self, message: str, *, retry_after: float, method: str = "", path: str = "") -> None:
         super().__init__(message, status=429, method=method, path=path)
         self.retry_after = retry_after
+
+
+class DiscordUnavailable(DiscordApiError):
+    """Discord's API cannot be reached (the circuit breaker is open): try again in `retry_in` seconds."""
+
+    def __init__(self, message: str, *, retry_in: float, method: str = "", path: str = "") -> None:
+        super().__init__(message, method=method, path=path)
+        self.retry_in = retry_in
+
+
+UNKNOWN_CHANNEL = 10003
+MESSAGE_GONE = frozenset({UNKNOWN_CHANNEL, 10008, 10015})  # unknown channel, unknown message, unknown webhook
+OLD_MESSAGE_EDITS = 30046  # "Maximum number of edits to messages older than 1 hour reached. Try again later"
+MISSING_ACCESS = frozenset({50001, 50013})  # missing access, missing permissions
 
 
 def describe_error_body(body: Any) -> str:
@@ -64,3 +82,42 @@ def _field_errors(node: dict[str, Any], prefix: str, limit: int = 10) -> list[st
         if len(found) >= limit:
             break
     return found[:limit]
+
+
+def json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _float_header(response: httpx.Response, name: str) -> float | None:
+    raw = response.headers.get(name)
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    return value if value >= 0 else None
+
+
+def retry_after(response: httpx.Response) -> float:
+    """How long a 429 asks to wait: the body's `retry_after`, else `Retry-After`, else `X-RateLimit-Reset-After`."""
+    body = json_or_none(response)
+    if isinstance(body, dict):
+        value = body.get("retry_after")
+        if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+            return float(value)
+    for header in ("Retry-After", "X-RateLimit-Reset-After"):
+        parsed = _float_header(response, header)
+        if parsed is not None:
+            return parsed
+    return _FALLBACK_RETRY_AFTER
+
+
+def is_global(response: httpx.Response) -> bool:
+    body = json_or_none(response)
+    if isinstance(body, dict) and body.get("global") is True:
+        return True
+    return str(response.headers.get("X-RateLimit-Global", "")).lower() == "true"

@@ -23,6 +23,7 @@ class Actor:
     is_manager: bool = False
     role_ids: frozenset[int] = field(default_factory=frozenset)
     interaction_id: int | None = None
+    channel_id: int | None = None  # where the request was made
 
     def has_role(self, role_id: int | None) -> bool:
         return role_id is not None and role_id in self.role_ids

@@ -20,6 +20,8 @@ class GuildSettings:
     currency_name: str = "points"
     creator_role_id: int | None = None
     resolver_role_id: int | None = None
+    mention_winners: bool = False  # settlement summaries ping the winners they name
+    announce_closing: bool = False  # a market's channel hears when it closes within the hour
 
 
 DEFAULTS = GuildSettings(guild_id=0)
@@ -45,6 +47,8 @@ class ConfigChange:
     currency_name: str | None = None
     creator_role_id: int | None = None
     resolver_role_id: int | None = None
+    mention_winners: bool | None = None
+    announce_closing: bool | None = None
     clear_creator_role: bool = False
     clear_resolver_role: bool = False
 

@@ -17,7 +17,7 @@ from app.domain.errors import NotFound
 from app.domain.ledger import AccountKind
 from app.persistence.session import Session
 from app.persistence.sql import any_of, insert_ignoring_conflicts
-from app.services.ports import MemberAccount
+from app.services.rows import MemberAccount
 from models.tables import accounts
 
 _p = sa.bindparam

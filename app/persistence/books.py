@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from app.domain.market import Market
 from app.persistence.session import Session
 from app.persistence.sql import market_from_row
-from app.services.ports import AccountTotal
+from app.services.rows import AccountTotal
 from models.tables import accounts, markets, positions, transfers
 
 

@@ -11,8 +11,8 @@ from app.domain.market import Market, MarketStatus
 from app.persistence.accounts import SqlAccounts
 from app.persistence.session import Session
 from app.persistence.sql import market_from_row
-from app.services.ports import NewMarket
-from models.tables import markets
+from app.services.rows import NewMarket
+from models.tables import guilds, markets
 
 _BY_NUMBER = sa.select(markets).where(
     markets.c.guild_id == sa.bindparam("market_guild_id"), markets.c.number == sa.bindparam("market_number")
@@ -78,6 +78,28 @@ class SqlMarkets:
             .one()
         )
         return market_from_row(row)
+
+    async def closing_soon(self, now: datetime, until: datetime) -> list[Market]:
+        announcing = sa.select(guilds.c.id).where(guilds.c.announce_closing)
+        rows = (
+            (
+                await self._session.conn.execute(
+                    sa.update(markets)
+                    .where(
+                        markets.c.status == MarketStatus.OPEN.value,
+                        markets.c.closes_at > now,
+                        markets.c.closes_at <= until,
+                        markets.c.closing_announced_at.is_(None),
+                        markets.c.guild_id.in_(announcing),
+                    )
+                    .values(closing_announced_at=now)
+                    .returning(markets)
+                )
+            )
+            .mappings()
+            .all()
+        )
+        return [market_from_row(row) for row in rows]
 
     async def close_expired(self, now: datetime) -> list[Market]:
         rows = (

@@ -7,7 +7,7 @@ from collections import defaultdict
 import sqlalchemy as sa
 
 from app.persistence.session import Session
-from app.services.ports import Holding
+from app.services.rows import Holding
 from models.tables import accounts, markets, positions
 
 _HOLDINGS = (
@@ -29,6 +29,10 @@ _OUTCOMES = sa.select(markets.c.outcomes).where(markets.c.id == sa.bindparam("ho
 class SqlPositions:
     def __init__(self, session: Session) -> None:
         self._session = session
+
+    async def holder_count(self, market_id: int) -> int:
+        query = sa.select(sa.func.count(sa.distinct(positions.c.account_id))).where(positions.c.market_id == market_id)
+        return int(await self._session.conn.scalar(query) or 0)
 
     async def holdings(self, market_id: int) -> list[Holding]:
         conn = self._session.conn

@@ -10,7 +10,7 @@ from app.domain.ledger import AccountKind
 from app.domain.market import Market, MarketStatus
 from app.persistence.session import Session
 from app.persistence.sql import market_from_row
-from app.services.ports import PositionRow
+from app.services.rows import PositionRow
 from models.tables import accounts, markets, positions
 
 _UNSETTLED = (MarketStatus.OPEN.value, MarketStatus.CLOSED.value)

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from app.domain.market import Market
 from app.persistence.session import Session
 from app.persistence.sql import any_of, market_from_row
-from app.services.ports import FilledTrade, PositionChange, TradeBook
+from app.services.rows import FilledTrade, PositionChange, TradeBook
 from models.tables import accounts, guilds, markets, positions, trades
 
 _p = sa.bindparam

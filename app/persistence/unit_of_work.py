@@ -25,10 +25,13 @@ from app.domain.errors import HunchError, OutcomeUnknown, Unavailable
 from app.persistence.accounts import SqlAccounts
 from app.persistence.books import SqlBooks
 from app.persistence.database import Database
+from app.persistence.event_queue import SqlEventQueue
 from app.persistence.failures import is_disconnect, is_retryable
 from app.persistence.guilds import SqlGuilds
 from app.persistence.ledger import SqlLedger
 from app.persistence.markets import SqlMarkets
+from app.persistence.messages import SqlMessages
+from app.persistence.outbox import SqlEventLog
 from app.persistence.positions import SqlPositions
 from app.persistence.reads import SqlReads
 from app.persistence.records import SqlRecords
@@ -61,6 +64,9 @@ class UnitOfWork:
         self.trades = SqlTrades(self)
         self.records = SqlRecords(self)
         self.ledger = SqlLedger(self)
+        self.events = SqlEventLog(self)
+        self.queue = SqlEventQueue(self)
+        self.messages = SqlMessages(self)
         self.reads = SqlReads(self)
         self.books = SqlBooks(self)
 

@@ -69,13 +69,16 @@ class Writes(Protocol):
     def statement(self, statement: UpdateBase, params: Mapping[str, Any] | None = None) -> None:
         """Stage one statement of its own, in order with the rest."""
 
+    def later(self, render: Callable[[], list[Write]]) -> None:
+        """Stage statements that are only known at the flush (they gather what was staged until then)."""
+
     def drain(self) -> list[Write]:
         """Everything staged, as statements, and forget it."""
 
 
 class _Staging:
     def __init__(self) -> None:
-        self._staged: list[_Rows | _Changes | Write] = []
+        self._staged: list[_Rows | _Changes | Write | Callable[[], list[Write]]] = []
         self._rows: dict[str, _Rows] = {}
         self._changes: dict[tuple[str, str], _Changes] = {}
 
@@ -103,6 +106,9 @@ class _Staging:
     def statement(self, statement: UpdateBase, params: Mapping[str, Any] | None = None) -> None:
         self._staged.append(Write(statement, params))
 
+    def later(self, render: Callable[[], list[Write]]) -> None:
+        self._staged.append(render)
+
     def drain(self) -> list[Write]:
         staged, self._staged = self._staged, []
         self._rows.clear()
@@ -115,8 +121,10 @@ class _Staging:
                 changes = {row_id: change for row_id, change in sorted(item.changes.items()) if change}
                 if changes:
                     writes.append(self._add(item.table, item.column, changes))
-            else:
+            elif isinstance(item, Write):
                 writes.append(item)
+            else:
+                writes.extend(item())
         return writes
 
     def _insert(self, rows: _Rows) -> Write:

@@ -8,7 +8,8 @@ from app.domain.actor import Actor
 from app.domain.errors import NotFound
 from app.domain.guild import GuildSettings
 from app.domain.ledger import Transfer, TransferReason
-from app.services.ports import MemberAccount, UnitOfWork
+from app.services.ports import UnitOfWork
+from app.services.rows import MemberAccount
 
 
 async def open_accounts(uow: UnitOfWork, guild: GuildSettings, members: Mapping[int, int | None]) -> None:

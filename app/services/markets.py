@@ -9,10 +9,12 @@ from app.domain import limits, lmsr
 from app.domain.actor import Actor, system_actor
 from app.domain.audit import AuditAction
 from app.domain.errors import Conflict, NotFound, ValidationError
+from app.domain.events import MarketClosed, MarketClosingSoon, MarketCreated
 from app.domain.ledger import Transfer, TransferReason
 from app.domain.market import Market, MarketStatus, require_may_create, require_may_settle
-from app.services.ports import NewMarket, UnitOfWork
+from app.services.ports import UnitOfWork
 from app.services.results import MarketView, market_view
+from app.services.rows import Followup, NewMarket
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class CreateMarket:
     closes_in: timedelta | None = None
     liquidity: int | None = None
     channel_id: int | None = None
+    followup: Followup | None = None  # the reply that will show the market, to keep it up to date
 
 
 async def find_market(uow: UnitOfWork, guild_id: int, number: int, *, lock: bool = False) -> Market:
@@ -59,6 +62,21 @@ async def create_market(uow: UnitOfWork, actor: Actor, cmd: CreateMarket) -> Mar
     house = await uow.accounts.house(actor.guild_id)
     uow.ledger.post(actor, [Transfer(house, market.pool_account_id, liquidity, TransferReason.SUBSIDY, market.id)])
     uow.ledger.audit(actor, AuditAction.MARKET_CREATE, market_id=market.id, number=number, liquidity=liquidity)
+    uow.events.record(
+        actor,
+        MarketCreated(
+            market.id,
+            number=number,
+            question=market.question,
+            outcomes=list(market.outcomes),
+            liquidity=liquidity,
+            channel_id=market.channel_id,
+            closes_at=market.closes_at.isoformat(),
+        ),
+    )
+    if cmd.followup is not None and cmd.channel_id is not None:
+        await uow.messages.keep(cmd.followup)
+        await uow.messages.show(market.id, cmd.channel_id, cmd.followup.interaction_id)
     await uow.flush()
     return market_view(market, guild.currency_name)
 
@@ -71,8 +89,25 @@ async def close_market(uow: UnitOfWork, actor: Actor, number: int) -> MarketView
         raise Conflict(f"Market #{number} is already closed.")
     closed = await uow.markets.set_status(market, MarketStatus.CLOSED, uow.now)
     uow.ledger.audit(actor, AuditAction.MARKET_CLOSE, market_id=market.id, number=number)
+    uow.events.record(actor, MarketClosed(market.id, number=number, expired=False))
     await uow.flush()
     return market_view(closed, guild.currency_name)
+
+
+CLOSING_SOON = timedelta(hours=1)
+
+
+async def announce_closing(uow: UnitOfWork, now: datetime) -> int:
+    """Record that the markets closing within the hour are about to close (in servers that want to hear it);
+    the worker announces them in their channels. Each market once. How many."""
+    soon = await uow.markets.closing_soon(now, now + CLOSING_SOON)
+    for market in soon:
+        uow.events.record(
+            system_actor(market.guild_id),
+            MarketClosingSoon(market.id, number=market.number, closes_at=market.closes_at.isoformat()),
+        )
+    await uow.commit()
+    return len(soon)
 
 
 async def close_expired_markets(uow: UnitOfWork, now: datetime) -> list[tuple[int, int]]:
@@ -81,12 +116,8 @@ async def close_expired_markets(uow: UnitOfWork, now: datetime) -> list[tuple[in
     Closing is a state change like any other: audited, as done by Hunch itself. Returns (guild id, number)."""
     closed = await uow.markets.close_expired(now)
     for market in closed:
-        uow.ledger.audit(
-            system_actor(market.guild_id),
-            AuditAction.MARKET_CLOSE,
-            market_id=market.id,
-            number=market.number,
-            expired=True,
-        )
+        hunch = system_actor(market.guild_id)
+        uow.ledger.audit(hunch, AuditAction.MARKET_CLOSE, market_id=market.id, number=market.number, expired=True)
+        uow.events.record(hunch, MarketClosed(market.id, number=market.number, expired=True))
     await uow.commit()
     return [(market.guild_id, market.number) for market in closed]

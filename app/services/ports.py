@@ -8,7 +8,6 @@ implement them in memory (`tests/support/fakes.py`).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar
@@ -17,86 +16,25 @@ from pydantic import BaseModel
 
 from app.domain.actor import Actor
 from app.domain.audit import AuditAction
+from app.domain.events import DomainEvent
 from app.domain.guild import GuildSettings
 from app.domain.ledger import Transfer
-from app.domain.market import Market, MarketStatus, Side
+from app.domain.market import Market, MarketStatus
+from app.services.delivery import EventQueue
+from app.services.rows import (
+    AccountTotal,
+    FilledTrade,
+    Followup,
+    Holding,
+    MarketMessage,
+    MemberAccount,
+    NewMarket,
+    PositionChange,
+    PositionRow,
+    TradeBook,
+)
 
 T = TypeVar("T")
-
-
-# -- what repositories hand back ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class MemberAccount:
-    id: int
-    user_id: int
-    balance: int
-    last_daily_at: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Holding:
-    """A member's stake in one market: micro-shares per outcome, and the points they paid in and took out."""
-
-    account_id: int
-    user_id: int
-    shares: tuple[int, ...]
-    paid_in: int
-    taken_out: int
-
-
-@dataclass(slots=True)
-class TradeBook:
-    """A market and its traders, locked for a batch of trades: the market row first, then the members'
-    accounts in id order."""
-
-    market: Market
-    currency: str
-    max_stake: int
-    accounts: dict[int, int]  # user id -> account id
-    balances: dict[int, int]  # account id -> balance
-    held: dict[tuple[int, int], int] = field(default_factory=dict)  # (account id, outcome) -> micro-shares
-
-
-@dataclass(frozen=True, slots=True)
-class NewMarket:
-    guild_id: int
-    number: int
-    question: str
-    description: str
-    outcomes: tuple[str, ...]
-    liquidity: int
-    creator_id: int
-    channel_id: int | None
-    closes_at: datetime
-
-
-# -- what the trading repository writes -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class FilledTrade:
-    """One trade as the market maker filled it."""
-
-    actor: Actor
-    account_id: int
-    outcome: int
-    side: Side
-    points: int
-    micro_shares: int
-    prices_after: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class PositionChange:
-    """A position after a batch: its micro-shares now, and the points paid in and taken out in the batch."""
-
-    account_id: int
-    outcome: int
-    shares: int
-    paid_in: int
-    taken_out: int
 
 
 # -- repositories ------------------------------------------------------------------------------------------------
@@ -148,10 +86,16 @@ class MarketRepository(Protocol):
     async def close_expired(self, now: datetime) -> list[Market]:
         """Close every open market whose close time has passed; the markets closed."""
 
+    async def closing_soon(self, now: datetime, until: datetime) -> list[Market]:
+        """Mark announced, and return, the open markets closing before `until` that were not announced yet, in
+        servers that want closings announced."""
+
 
 class PositionRepository(Protocol):
     async def holdings(self, market_id: int) -> list[Holding]:
         """Every member's stake in the market, by account id."""
+
+    async def holder_count(self, market_id: int) -> int: ...
 
 
 class TradeRepository(Protocol):
@@ -173,6 +117,49 @@ class RecordRepository(Protocol):
         """Forget up to `limit` of the oldest records made before `before`; how many were forgotten."""
 
 
+class MessageRepository(Protocol):
+    """Where markets are shown, and the interactions' tokens that reach their replies."""
+
+    async def keep(self, followup: Followup) -> None:
+        """Keep an interaction's token until it expires."""
+
+    async def followup(self, interaction_id: int, now: datetime) -> Followup | None:
+        """The interaction's token, while it is valid."""
+
+    async def show(self, market_id: int, channel_id: int, interaction_id: int) -> None:
+        """The market's public message is the reply of that interaction, in that channel."""
+
+    async def of_market(self, market_id: int) -> MarketMessage | None: ...
+
+    async def learned(self, market_id: int, message_id: int) -> None: ...
+
+    async def fell_behind(self, market_id: int, now: datetime) -> None:
+        """The market changed since its message was drawn."""
+
+    async def due(self, before: datetime, now: datetime, limit: int) -> list[MarketMessage]:
+        """Messages behind their market whose last edit was before `before` and that may be edited now."""
+
+    async def next_due(self, interval_seconds: float) -> datetime | None:
+        """When the next message behind its market may be edited (None: every message is up to date)."""
+
+    async def edited(self, market_id: int, now: datetime, drawn_changes: int) -> None:
+        """The message shows the market as it was after `drawn_changes` changes (read before the market was)."""
+
+    async def hold(self, market_id: int, until: datetime) -> None: ...
+
+    async def gone(self, market_id: int) -> None:
+        """The message was deleted (or can no longer be reached): stop editing it."""
+
+    async def forget_expired(self, now: datetime, limit: int) -> int:
+        """Delete expired tokens; how many."""
+
+
+class EventLog(Protocol):
+    def record(self, actor: Actor, event: DomainEvent) -> None:
+        """Stage the event, numbered in its aggregate's stream, to be written with the unit of work's changes
+        (and never without them)."""
+
+
 class Ledger(Protocol):
     """The write path of the books, staged until the unit of work flushes."""
 
@@ -183,17 +170,6 @@ class Ledger(Protocol):
 
     def record(self, actor: Actor, action: str, result: BaseModel) -> None:
         """What the actor's interaction returned, so a redelivery gets the same answer."""
-
-
-@dataclass(frozen=True, slots=True)
-class PositionRow:
-    """One of a member's positions, with the market it is in."""
-
-    market: Market
-    outcome: int
-    shares: int  # micro-shares
-    paid_in: int
-    taken_out: int
 
 
 class ReadModel(Protocol):
@@ -213,15 +189,6 @@ class ReadModel(Protocol):
     ) -> list[tuple[int, str]]:
         """(number, question) of markets in `statuses` whose number is `number` or whose question holds every
         word (case-insensitive); the numbered one first, then newest first."""
-
-
-@dataclass(frozen=True, slots=True)
-class AccountTotal:
-    id: int
-    kind: str
-    guild_id: int
-    balance: int
-    entries: int  # the sum of the account's transfers
 
 
 class Books(Protocol):
@@ -251,6 +218,9 @@ class UnitOfWork(Protocol):
     trades: TradeRepository
     records: RecordRepository
     ledger: Ledger
+    events: EventLog
+    queue: EventQueue
+    messages: MessageRepository
     reads: ReadModel
     books: Books
 

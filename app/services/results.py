@@ -65,9 +65,17 @@ class Settlement(BaseModel):
     total_paid: int
     house_return: int
     reason: str | None = None
+    mention_winners: bool = False  # the server wants the winners named in the summary pinged
 
 
 TOP_PAYOUTS = 25
+
+
+class SettlementDeferred(BaseModel):
+    """A settlement too large to answer within Discord's deadline: acknowledged, and left to the worker."""
+
+    number: int
+    holders: int
 
 
 class BalanceView(BaseModel):
@@ -136,6 +144,8 @@ class GuildConfig(BaseModel):
     currency_name: str
     creator_role_id: int | None
     resolver_role_id: int | None
+    mention_winners: bool = False
+    announce_closing: bool = False
 
 
 def market_view(market: Market, currency: str, probabilities: Sequence[Decimal] | None = None) -> MarketView:

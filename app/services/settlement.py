@@ -8,18 +8,21 @@ the payouts go to the books in a bounded number of statements (the ledger writes
 from __future__ import annotations
 
 import heapq
+from enum import StrEnum
 
 from app.domain import lmsr
 from app.domain.actor import Actor
 from app.domain.audit import AuditAction
 from app.domain.errors import ValidationError
+from app.domain.events import MarketCancelled, MarketResolved, SettlementRequested
 from app.domain.guild import GuildSettings
 from app.domain.inputs import match_outcome, parse_weights
 from app.domain.ledger import Transfer, TransferReason
 from app.domain.market import Market, MarketStatus, Resolution, require_may_settle
 from app.services.markets import find_market
-from app.services.ports import Holding, UnitOfWork
-from app.services.results import TOP_PAYOUTS, Payout, Settlement, market_view
+from app.services.ports import UnitOfWork, Work
+from app.services.results import TOP_PAYOUTS, Payout, Settlement, SettlementDeferred, market_view
+from app.services.rows import Followup, Holding
 
 
 async def _settleable(uow: UnitOfWork, actor: Actor, number: int) -> tuple[GuildSettings, Market]:
@@ -90,18 +93,79 @@ async def _settle(
     )
     action = AuditAction.MARKET_CANCEL if status is MarketStatus.CANCELLED else AuditAction.MARKET_RESOLVE
     uow.ledger.audit(actor, action, market_id=market.id, number=market.number, total_paid=total, **resolution)
-    await uow.flush()
     users = {h.account_id: h.user_id for h in holdings}
     paid = [Payout(user_id=users[account], amount=amount) for account, amount in payouts.items() if amount > 0]
+    top = heapq.nsmallest(TOP_PAYOUTS, paid, key=_largest_first)
+    settled_event = MarketCancelled if status is MarketStatus.CANCELLED else MarketResolved
+    uow.events.record(
+        actor,
+        settled_event(
+            market.id,
+            number=market.number,
+            resolution=resolution,
+            total_paid=total,
+            paid_count=len(paid),
+            top_payouts=[[p.user_id, p.amount] for p in top],
+            answered_in=actor.channel_id,
+        ),
+    )
+    await uow.flush()
     return Settlement(
         market=market_view(settled, guild.currency_name),
-        payouts=heapq.nsmallest(TOP_PAYOUTS, paid, key=_largest_first),
+        payouts=top,
         paid_count=len(paid),
         total_paid=total,
         house_return=held - total,
         reason=resolution.get("cancelled"),
+        mention_winners=guild.mention_winners,
     )
 
 
 def _largest_first(payout: Payout) -> tuple[int, int]:
     return -payout.amount, payout.user_id
+
+
+class SettlementKind(StrEnum):
+    RESOLVE = "resolve"
+    RESOLVE_WEIGHTED = "resolve_weighted"
+    CANCEL = "cancel"
+
+
+async def holder_count(uow: UnitOfWork, guild_id: int, number: int) -> int:
+    """How many members hold a position in the market (what a settlement has to pay)."""
+    return await uow.positions.holder_count((await find_market(uow, guild_id, number)).id)
+
+
+async def request_settlement(
+    uow: UnitOfWork, actor: Actor, number: int, kind: SettlementKind, argument: str, followup: Followup
+) -> SettlementDeferred:
+    """Acknowledge a settlement the worker will do (`SettlementRequested`), after the same checks."""
+    _, market = await _settleable(uow, actor, number)
+    if kind is SettlementKind.RESOLVE:
+        match_outcome(market.outcomes, argument)  # refused now, rather than once the worker gets to it
+    elif kind is SettlementKind.RESOLVE_WEIGHTED:
+        parse_weights(argument, market.outcomes)
+    await uow.messages.keep(followup)
+    uow.events.record(
+        actor,
+        SettlementRequested(
+            market.id,
+            number=number,
+            kind=kind.value,
+            argument=argument,
+            user_id=actor.user_id,
+            is_manager=actor.is_manager,
+            role_ids=sorted(actor.role_ids),
+            channel_id=actor.channel_id,
+        ),
+    )
+    return SettlementDeferred(number=number, holders=await uow.positions.holder_count(market.id))
+
+
+def settle(kind: SettlementKind, actor: Actor, number: int, argument: str) -> Work[Settlement]:
+    """The settlement use case of `kind`, as a unit of work."""
+    if kind is SettlementKind.RESOLVE:
+        return lambda uow: resolve_market(uow, actor, number, argument)
+    if kind is SettlementKind.RESOLVE_WEIGHTED:
+        return lambda uow: resolve_market_weighted(uow, actor, number, argument)
+    return lambda uow: cancel_market(uow, actor, number, argument)

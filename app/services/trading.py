@@ -16,12 +16,14 @@ from app.domain import lmsr
 from app.domain.actor import Actor
 from app.domain.audit import AuditAction
 from app.domain.errors import InsufficientBalance, NotFound
+from app.domain.events import TradeExecuted
 from app.domain.inputs import match_outcome
 from app.domain.ledger import Transfer, TransferReason
 from app.domain.market import Side
 from app.domain.shares import from_micro, to_micro
-from app.services.ports import FilledTrade, PositionChange, TradeBook, UnitOfWork
+from app.services.ports import UnitOfWork
 from app.services.results import TradeReceipt, market_view
+from app.services.rows import FilledTrade, PositionChange, TradeBook
 
 
 @dataclass(frozen=True)
@@ -201,9 +203,8 @@ def _fill(uow: UnitOfWork, batch: _Batch, order: Order) -> TradeReceipt:
         taken_out=(before.taken_out if before else 0) + (0 if buying else result.points),
     )
     actor = order.actor
-    batch.trades.append(
-        FilledTrade(actor, account, index, order.side, result.points, micro, tuple(str(p) for p in probabilities))
-    )
+    prices_after = tuple(str(p) for p in probabilities)
+    batch.trades.append(FilledTrade(actor, account, index, order.side, result.points, micro, prices_after))
     pool = market.pool_account_id
     stake = (
         Transfer(account, pool, result.points, TransferReason.STAKE, market.id)
@@ -219,6 +220,21 @@ def _fill(uow: UnitOfWork, batch: _Batch, order: Order) -> TradeReceipt:
         outcome=index,
         points=result.points,
         shares=str(result.shares),
+    )
+    uow.events.record(
+        actor,
+        TradeExecuted(
+            market.id,
+            number=market.number,
+            user_id=actor.user_id,
+            side=order.side.value,
+            outcome=index,
+            points=result.points,
+            shares=micro,
+            probabilities=list(prices_after),
+            volume=volume,
+            trade_count=trade_count,
+        ),
     )
     if actor.interaction_id is not None:
         uow.ledger.record(actor, order.action, receipt)

@@ -30,8 +30,11 @@ from app.services.results import (
     MarketView,
     Portfolio,
     Settlement,
+    SettlementDeferred,
     TradeReceipt,
 )
+from app.services.rows import Followup
+from app.services.settlement import SettlementKind
 from app.services.trading_desk import TradingDesk
 
 R = TypeVar("R", bound=BaseModel)
@@ -43,10 +46,13 @@ request cannot claim that nothing was changed."""
 
 
 class UseCases:
-    def __init__(self, transactions: Transactions, desk: TradingDesk, throttle: Throttle) -> None:
+    def __init__(
+        self, transactions: Transactions, desk: TradingDesk, throttle: Throttle, *, defer_above: int | None = None
+    ) -> None:
         self._transactions = transactions
         self._desk = desk
         self._throttle = throttle
+        self._defer_above = defer_above  # holders above which a settlement is left to the worker
 
     async def _execute(self, actor: Actor, action: str, result_type: type[R], work: Work[R]) -> R:
         result = await execute(self._transactions, actor, action, result_type, work)
@@ -69,26 +75,58 @@ class UseCases:
             actor, "market.close", MarketView, lambda uow: markets.close_market(uow, actor, number)
         )
 
-    async def resolve_market(self, actor: Actor, number: int, outcome: int | str) -> Settlement:
-        return await self._execute(
-            actor, "market.resolve", Settlement, lambda uow: settlement.resolve_market(uow, actor, number, outcome)
-        )
+    async def resolve_market(
+        self, actor: Actor, number: int, outcome: str, followup: Followup | None = None
+    ) -> Settlement | SettlementDeferred:
+        return await self._settle(actor, number, SettlementKind.RESOLVE, outcome, followup)
 
-    async def resolve_market_weighted(self, actor: Actor, number: int, weights: str | list[int]) -> Settlement:
-        return await self._execute(
-            actor,
-            "market.resolve_weighted",
-            Settlement,
-            lambda uow: settlement.resolve_market_weighted(uow, actor, number, weights),
-        )
+    async def resolve_market_weighted(
+        self, actor: Actor, number: int, weights: str, followup: Followup | None = None
+    ) -> Settlement | SettlementDeferred:
+        return await self._settle(actor, number, SettlementKind.RESOLVE_WEIGHTED, weights, followup)
 
-    async def cancel_market(self, actor: Actor, number: int, reason: str = "") -> Settlement:
+    async def cancel_market(
+        self, actor: Actor, number: int, reason: str = "", followup: Followup | None = None
+    ) -> Settlement | SettlementDeferred:
+        return await self._settle(actor, number, SettlementKind.CANCEL, reason, followup)
+
+    async def _settle(
+        self, actor: Actor, number: int, kind: SettlementKind, argument: str, followup: Followup | None
+    ) -> Settlement | SettlementDeferred:
+        """Settle now; or, for a market with more holders than the deadline allows and a reply to finish later,
+        acknowledge it and leave it to the worker."""
+        if followup is not None and self._defer_above is not None:
+            holders = await self._read(lambda uow: settlement.holder_count(uow, actor.guild_id, number))
+            if holders > self._defer_above:
+                return await self._execute(
+                    actor,
+                    f"market.{kind.value}.deferred",
+                    SettlementDeferred,
+                    lambda uow: settlement.request_settlement(uow, actor, number, kind, argument, followup),
+                )
+        return await self.settle(actor, number, kind, argument)
+
+    async def settle(self, actor: Actor, number: int, kind: SettlementKind, argument: str) -> Settlement:
+        """The settlement itself (the worker calls this for a deferred one, as the member who asked)."""
         return await self._execute(
-            actor, "market.cancel", Settlement, lambda uow: settlement.cancel_market(uow, actor, number, reason)
+            actor, f"market.{kind.value}", Settlement, settlement.settle(kind, actor, number, argument)
         )
 
     async def close_expired_markets(self, now: datetime) -> list[tuple[int, int]]:
         return await self._transactions.run(lambda uow: markets.close_expired_markets(uow, now))
+
+    async def announce_closing(self, now: datetime) -> int:
+        return await self._transactions.run(lambda uow: markets.announce_closing(uow, now))
+
+    async def forget_followups(self, now: datetime, limit: int) -> int:
+        """Forget one batch of interaction tokens that have expired."""
+
+        async def purge(uow: UnitOfWork) -> int:
+            purged = await uow.messages.forget_expired(now, limit)
+            await uow.commit()
+            return purged
+
+        return await self._transactions.run(purge)
 
     async def show_market(self, guild_id: int, number: int) -> MarketView:
         return await self._read(lambda uow: queries.show_market(uow, guild_id, number))

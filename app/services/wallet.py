@@ -6,6 +6,7 @@ from app.domain import limits
 from app.domain.actor import Actor, require_manager
 from app.domain.audit import AuditAction
 from app.domain.errors import InsufficientBalance, ValidationError
+from app.domain.events import DailyClaimed, PointsGiven, PointsGranted
 from app.domain.ledger import Transfer, TransferReason
 from app.domain.market import as_utc
 from app.services.accounts import account_of, member_account
@@ -32,6 +33,7 @@ async def claim_daily(uow: UnitOfWork, actor: Actor) -> DailyClaim:
     amount = guild.daily_bonus
     uow.ledger.post(actor, [Transfer(house, member.id, amount, TransferReason.DAILY_BONUS)])
     uow.ledger.audit(actor, AuditAction.DAILY, amount=amount)
+    uow.events.record(actor, DailyClaimed(member.id, user_id=actor.user_id, amount=amount))
     await uow.flush()
     return DailyClaim(
         claimed=True,
@@ -61,6 +63,7 @@ async def give(uow: UnitOfWork, actor: Actor, to_user_id: int, amount: int) -> G
         raise InsufficientBalance(f"You only have {balances[sender.id]:,} {guild.currency_name}.")
     uow.ledger.post(actor, [Transfer(sender.id, recipient.id, amount, TransferReason.GIFT)])
     uow.ledger.audit(actor, AuditAction.GIFT, to_user_id=to_user_id, amount=amount)
+    uow.events.record(actor, PointsGiven(sender.id, user_id=actor.user_id, to_user_id=to_user_id, amount=amount))
     return GiftReceipt(
         from_user_id=actor.user_id,
         to_user_id=to_user_id,
@@ -79,6 +82,8 @@ async def grant(uow: UnitOfWork, actor: Actor, to_user_id: int, amount: int, rea
     house = await uow.accounts.house(actor.guild_id)
     uow.ledger.post(actor, [Transfer(house, recipient.id, amount, TransferReason.ADMIN_GRANT)])
     uow.ledger.audit(actor, AuditAction.GRANT, to_user_id=to_user_id, amount=amount, reason=reason)
+    granted = PointsGranted(recipient.id, user_id=to_user_id, by_user_id=actor.user_id, amount=amount, reason=reason)
+    uow.events.record(actor, granted)
     await uow.flush()
     balance = await uow.accounts.balance(recipient.id)
     return GiftReceipt(

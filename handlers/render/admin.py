@@ -33,6 +33,8 @@ def config_embed(config: GuildConfig) -> Embed:
         ("Currency", currency),
         ("Who can create markets", _role(config.creator_role_id, "anyone")),
         ("Resolvers", _role(config.resolver_role_id, "creators and managers")),
+        ("Winners mentioned", "yes" if config.mention_winners else "no"),
+        ("Closing announced", "an hour before" if config.announce_closing else "no"),
     ]
     return {
         "title": "Hunch settings",

@@ -9,7 +9,7 @@ from app.services.results import MarketView
 from handlers.render import format as fmt
 from handlers.render.style import BLURPLE, DESCRIPTION_LIMIT, STATUS_COLORS, TITLE_LIMIT
 from models.discord.enums import ButtonStyle
-from models.discord.messages import ActionRow, Embed, InteractionResponse
+from models.discord.messages import ActionRow, Embed, InteractionResponse, MessageData
 
 CHOICE_LIMIT = 100
 
@@ -68,22 +68,27 @@ def market_embed(market: MarketView) -> Embed:
 
 
 def market_components(market: MarketView) -> list[ActionRow]:
-    closed = market.status != MarketStatus.OPEN
+    """An open market's Buy, Sell and Refresh buttons; once it closes its trading buttons go, and once it is
+    settled there is nothing left to press."""
+    status = MarketStatus(market.status)
+    refresh = components.button("Refresh", encode(Action.REFRESH, market.number))
+    if status.is_settled:
+        return []
+    if status is MarketStatus.CLOSED:
+        return components.rows([refresh])
     buys = [
-        components.button(
-            f"Buy {label}", encode(Action.BUY, market.number, index), ButtonStyle.PRIMARY, disabled=closed
-        )
+        components.button(f"Buy {label}", encode(Action.BUY, market.number, index), ButtonStyle.PRIMARY)
         for index, label in enumerate(market.outcomes)
     ]
     return [
         *components.rows(buys),
-        *components.rows(
-            [
-                components.button("Sell", encode(Action.SELL, market.number), disabled=closed),
-                components.button("Refresh", encode(Action.REFRESH, market.number)),
-            ]
-        ),
+        *components.rows([components.button("Sell", encode(Action.SELL, market.number)), refresh]),
     ]
+
+
+def market_data(market: MarketView, content: str | None = None) -> MessageData:
+    """The market message's body, for a reply or an edit."""
+    return responses.message_data(content, embeds=[market_embed(market)], components=market_components(market))
 
 
 def market_message(market: MarketView, *, ephemeral: bool = False, content: str | None = None) -> InteractionResponse:

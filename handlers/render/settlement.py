@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from app.discord import responses
+from app.discord.responses import mentioning
 from app.domain.market import MarketStatus
-from app.services.results import Settlement
+from app.services.results import Settlement, SettlementDeferred
 from handlers.render import format as fmt
 from handlers.render.market import status_line
 from handlers.render.style import DESCRIPTION_LIMIT, GREEN, GREY, TITLE_LIMIT
-from models.discord.messages import Embed, InteractionResponse
+from models.discord.enums import InteractionCallbackType
+from models.discord.messages import Embed, InteractionResponse, MessageData
 
 SHOWN_PAYOUTS = 15
 
@@ -44,5 +46,19 @@ def settlement_embed(settlement: Settlement, limit: int = SHOWN_PAYOUTS) -> Embe
     }
 
 
-def settlement_message(settlement: Settlement) -> InteractionResponse:
-    return responses.message(embeds=[settlement_embed(settlement)])
+def settlement_data(settlement: Settlement) -> MessageData:
+    """The summary as a message; when the server wants it, the winners it names are pinged (and only them)."""
+    shown = settlement.payouts[:SHOWN_PAYOUTS]
+    if settlement.mention_winners and shown:
+        users = [str(p.user_id) for p in shown]
+        content = " ".join(f"<@{u}>" for u in users)
+        return responses.message_data(
+            content, embeds=[settlement_embed(settlement)], allowed_mentions=mentioning(users)
+        )
+    return responses.message_data(embeds=[settlement_embed(settlement)])
+
+
+def settlement_reply(settled: Settlement | SettlementDeferred) -> InteractionResponse:
+    if isinstance(settled, SettlementDeferred):
+        return responses.deferred()
+    return {"type": InteractionCallbackType.CHANNEL_MESSAGE_WITH_SOURCE, "data": settlement_data(settled)}

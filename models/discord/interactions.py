@@ -6,11 +6,15 @@ The interaction token is kept out of reprs so it cannot leak through a log line.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from models.discord.enums import Permissions
+
+TOKEN_LIFETIME = timedelta(minutes=15)
+"""How long an interaction's token lets the app read, edit and follow up its reply."""
 
 MAX_SNOWFLAKE = 2**63 - 1  # ids are 64-bit; Hunch stores them as BIGINT, and Discord's fit for centuries yet
 

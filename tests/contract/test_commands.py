@@ -464,6 +464,15 @@ async def test_admin_config_shows_then_changes_settings(discord: DiscordClient, 
     assert_refused(await discord.command(admin, "admin config", default_duration="forever"), "duration")
 
 
+async def test_admin_config_turns_notifications_on_and_off(discord: DiscordClient, admin: User) -> None:
+    shown = await discord.command(admin, "admin config")
+    assert (shown.field("Winners mentioned"), shown.field("Closing announced")) == ("no", "no")
+    on = await discord.command(admin, "admin config", mention_winners=True, announce_closing=True)
+    assert (on.field("Winners mentioned"), on.field("Closing announced")) == ("yes", "an hour before")
+    half = await discord.command(admin, "admin config", announce_closing=False)
+    assert (half.field("Winners mentioned"), half.field("Closing announced")) == ("yes", "no")
+
+
 async def test_admin_grant(discord: DiscordClient, manager: User, bob: User) -> None:
     reply = await discord.command(manager, "admin grant", user=bob, amount=1500, reason="Won the <@&1> quiz")
     assert reply.ephemeral

@@ -9,6 +9,7 @@ import json
 import httpx
 import respx
 
+from app.discord.api import DiscordApi
 from app.discord.register import register_commands
 from app.discord.rest import DiscordRest
 from handlers.definitions import COMMANDS, command_definitions
@@ -112,4 +113,4 @@ async def test_an_injected_client_is_used_and_left_open() -> None:
                 rest=rest,
             )
             assert code == 0 and route.call_count == 1
-            assert await rest.bulk_overwrite_commands(APP_ID, []) == []  # still usable
+            assert await DiscordApi(rest).bulk_overwrite_commands(APP_ID, []) == []  # still usable

@@ -84,6 +84,8 @@ CONTRACT: dict[str, Any] = {
             ("resolver_role", ROLE, False, {}),
             ("clear_creator_role", BOOL, False, {}),
             ("clear_resolver_role", BOOL, False, {}),
+            ("mention_winners", BOOL, False, {}),
+            ("announce_closing", BOOL, False, {}),
         ],
         "grant": [
             ("user", USER, True, {}),

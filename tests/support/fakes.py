@@ -12,20 +12,23 @@ import copy
 import itertools
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from app.domain.actor import Actor
 from app.domain.audit import AuditAction
+from app.domain.events import DomainEvent
 from app.domain.guild import GuildSettings
 from app.domain.ledger import AccountKind, Transfer
 from app.domain.market import Market, MarketStatus
-from app.services.ports import (
+from app.services.rows import (
     AccountTotal,
     FilledTrade,
+    Followup,
     Holding,
+    MarketMessage,
     MemberAccount,
     NewMarket,
     PositionChange,
@@ -73,6 +76,10 @@ class FakeBooks:
     audit: list[tuple[Actor, AuditAction, int | None, dict[str, Any]]] = field(default_factory=list)
     records: dict[int, dict[str, Any]] = field(default_factory=dict)
     record_times: dict[int, datetime] = field(default_factory=dict)
+    events: list[tuple[Actor, DomainEvent]] = field(default_factory=list)
+    closing_announced: set[int] = field(default_factory=set)  # market ids
+    followups: dict[int, Followup] = field(default_factory=dict)
+    messages: dict[int, FakeMessage] = field(default_factory=dict)  # by market id
     ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def next_id(self) -> int:
@@ -200,6 +207,18 @@ class FakeMarkets(_Repository):
         self.books.markets[market.id] = updated
         return updated
 
+    async def closing_soon(self, now: datetime, until: datetime) -> list[Market]:
+        soon = [
+            m
+            for m in self.books.markets.values()
+            if m.status is MarketStatus.OPEN
+            and now < m.closes_at <= until
+            and m.id not in self.books.closing_announced
+            and self.books.guilds[m.guild_id].announce_closing
+        ]
+        self.books.closing_announced.update(m.id for m in soon)
+        return soon
+
     async def close_expired(self, now: datetime) -> list[Market]:
         expired = [m for m in self.books.markets.values() if m.status is MarketStatus.OPEN and m.closes_at <= now]
         return [await self.set_status(m, MarketStatus.CLOSED, now) for m in expired]
@@ -277,6 +296,96 @@ class FakeRecords(_Repository):
         return len(doomed)
 
 
+@dataclass
+class FakeMessage:
+    channel_id: int
+    interaction_id: int | None
+    message_id: int | None = None
+    changes: int = 0
+    drawn_changes: int = 0
+    stale_since: datetime | None = None
+    edited_at: datetime | None = None
+    hold_until: datetime | None = None
+    gone: bool = False
+
+
+class FakeMessages(_Repository):
+    async def keep(self, followup: Followup) -> None:
+        self.books.followups.setdefault(followup.interaction_id, followup)
+
+    async def followup(self, interaction_id: int, now: datetime) -> Followup | None:
+        found = self.books.followups.get(interaction_id)
+        return found if found is not None and found.expires_at > now else None
+
+    async def show(self, market_id: int, channel_id: int, interaction_id: int) -> None:
+        self.books.messages.setdefault(market_id, FakeMessage(channel_id, interaction_id))
+
+    async def of_market(self, market_id: int) -> MarketMessage | None:
+        found = self.books.messages.get(market_id)
+        return self._view(market_id, found) if found is not None else None
+
+    async def learned(self, market_id: int, message_id: int) -> None:
+        self.books.messages[market_id].message_id = message_id
+
+    async def fell_behind(self, market_id: int, now: datetime) -> None:
+        found = self.books.messages.get(market_id)
+        if found is not None and not found.gone:
+            found.changes += 1
+            found.stale_since = found.stale_since or now
+
+    async def due(self, before: datetime, now: datetime, limit: int) -> list[MarketMessage]:
+        due = [
+            (m.stale_since, market_id, m)
+            for market_id, m in self.books.messages.items()
+            if m.stale_since is not None
+            and not m.gone
+            and (m.edited_at is None or m.edited_at <= before)
+            and (m.hold_until is None or m.hold_until <= now)
+        ]
+        return [self._view(market_id, m) for _, market_id, m in sorted(due, key=lambda d: (d[0], d[1]))[:limit]]
+
+    async def next_due(self, interval_seconds: float) -> datetime | None:
+        times = []
+        for m in self.books.messages.values():
+            if m.stale_since is None or m.gone:
+                continue
+            due = m.edited_at + timedelta(seconds=interval_seconds) if m.edited_at is not None else m.stale_since
+            times.append(max(due, m.hold_until) if m.hold_until is not None else due)
+        return min(times, default=None)
+
+    async def edited(self, market_id: int, now: datetime, drawn_changes: int) -> None:
+        m = self.books.messages[market_id]
+        m.edited_at, m.hold_until, m.drawn_changes = now, None, drawn_changes
+        if m.changes <= drawn_changes:
+            m.stale_since = None
+
+    async def hold(self, market_id: int, until: datetime) -> None:
+        self.books.messages[market_id].hold_until = until
+
+    async def gone(self, market_id: int) -> None:
+        m = self.books.messages[market_id]
+        m.gone, m.stale_since = True, None
+
+    async def forget_expired(self, now: datetime, limit: int) -> int:
+        doomed = sorted(i for i, f in self.books.followups.items() if f.expires_at <= now)[:limit]
+        for interaction_id in doomed:
+            del self.books.followups[interaction_id]
+        return len(doomed)
+
+    def _view(self, market_id: int, m: FakeMessage) -> MarketMessage:
+        market = self.books.markets[market_id]
+        return MarketMessage(
+            market_id,
+            market.guild_id,
+            market.number,
+            m.channel_id,
+            m.message_id,
+            m.interaction_id,
+            m.changes,
+            m.edited_at,
+        )
+
+
 class FakeLedger(_Repository):
     def post(self, actor: Actor, transfers: Iterable[Transfer]) -> None:
         moves = [t for t in transfers if t.amount > 0]
@@ -301,6 +410,11 @@ class FakeLedger(_Repository):
             raise DuplicateKey(key)
         self.books.records[key] = value
         self.books.record_times[key] = self.uow.now
+
+
+class FakeEventLog(_Repository):
+    def record(self, actor: Actor, event: DomainEvent) -> None:
+        self.uow.staged.append(lambda: self.books.events.append((actor, event)))
 
 
 class FakeReads(_Repository):
@@ -388,6 +502,8 @@ class FakeUnitOfWork:
         self.trades = FakeTrades(self)
         self.records = FakeRecords(self)
         self.ledger = FakeLedger(self)
+        self.events = FakeEventLog(self)
+        self.messages = FakeMessages(self)
         self.reads = FakeReads(self)
         self.books = FakeBooksReader(self)
 

@@ -1,0 +1,216 @@
+"""Domain events: what happened, as facts other parts of Hunch (and later a read API) react to.
+
+Each event belongs to an aggregate (a market, a member's account or a server) and is numbered in its
+aggregate's stream; it is recorded in the same transaction as the change it describes. Its payload is
+versioned: `TYPES` maps each type to its current class and version, and `UPCASTERS` turn a payload stored at
+an older version into the current one, one version at a time, so old events always read as current ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+
+class AggregateType(StrEnum):
+    MARKET = "market"
+    ACCOUNT = "account"
+    GUILD = "guild"
+
+
+class EventStatus(StrEnum):
+    """Where an event is in its delivery to the worker's consumers."""
+
+    PENDING = "pending"
+    DONE = "done"
+    DEAD = "dead"  # gave up after the most attempts allowed; an operator retries it
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    """A fact about one aggregate; subclasses add their payload fields."""
+
+    TYPE: ClassVar[str]
+    VERSION: ClassVar[int] = 1
+    AGGREGATE: ClassVar[AggregateType]
+
+    aggregate_id: int
+
+    def payload(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if k != "aggregate_id"}
+
+
+@dataclass(frozen=True)
+class MarketCreated(DomainEvent):
+    TYPE = "market.created"
+    AGGREGATE = AggregateType.MARKET
+    number: int
+    question: str
+    outcomes: list[str]
+    liquidity: int
+    channel_id: int | None
+    closes_at: str  # ISO 8601
+
+
+@dataclass(frozen=True)
+class TradeExecuted(DomainEvent):
+    TYPE = "trade.executed"
+    AGGREGATE = AggregateType.MARKET
+    number: int
+    user_id: int
+    side: str
+    outcome: int
+    points: int
+    shares: int  # micro-shares
+    probabilities: list[str]  # every outcome's probability after the trade
+    volume: int
+    trade_count: int
+
+
+@dataclass(frozen=True)
+class MarketClosed(DomainEvent):
+    TYPE = "market.closed"
+    AGGREGATE = AggregateType.MARKET
+    number: int
+    expired: bool
+
+
+@dataclass(frozen=True)
+class MarketSettled(DomainEvent):
+    """A resolution or a cancellation: the largest payouts and how many members were paid."""
+
+    AGGREGATE = AggregateType.MARKET
+    number: int
+    resolution: dict[str, Any]
+    total_paid: int
+    paid_count: int
+    top_payouts: list[list[int]]  # [user id, points], largest first
+    answered_in: int | None  # the channel whose member asked for it, who saw the summary as the reply
+
+
+@dataclass(frozen=True)
+class MarketResolved(MarketSettled):
+    TYPE = "market.resolved"
+
+
+@dataclass(frozen=True)
+class MarketCancelled(MarketSettled):
+    TYPE = "market.cancelled"
+
+
+@dataclass(frozen=True)
+class MarketClosingSoon(DomainEvent):
+    TYPE = "market.closing_soon"
+    AGGREGATE = AggregateType.MARKET
+    number: int
+    closes_at: str
+
+
+@dataclass(frozen=True)
+class SettlementRequested(DomainEvent):
+    """A settlement too large to answer within Discord's deadline, acknowledged and left to the worker."""
+
+    TYPE = "market.settlement_requested"
+    AGGREGATE = AggregateType.MARKET
+    number: int
+    kind: str  # "resolve" | "resolve_weighted" | "cancel"
+    argument: str  # the outcome, the weights or the reason, as the member gave them
+    user_id: int
+    is_manager: bool
+    role_ids: list[int]
+    channel_id: int | None
+
+
+@dataclass(frozen=True)
+class DailyClaimed(DomainEvent):
+    TYPE = "wallet.daily_claimed"
+    AGGREGATE = AggregateType.ACCOUNT
+    user_id: int
+    amount: int
+
+
+@dataclass(frozen=True)
+class PointsGiven(DomainEvent):
+    TYPE = "wallet.given"
+    AGGREGATE = AggregateType.ACCOUNT  # the giver's
+    user_id: int
+    to_user_id: int
+    amount: int
+
+
+@dataclass(frozen=True)
+class PointsGranted(DomainEvent):
+    TYPE = "wallet.granted"
+    AGGREGATE = AggregateType.ACCOUNT  # the recipient's
+    user_id: int
+    by_user_id: int
+    amount: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class SettingsChanged(DomainEvent):
+    TYPE = "guild.settings_changed"
+    AGGREGATE = AggregateType.GUILD
+    changes: dict[str, Any]
+
+
+TYPES: dict[str, type[DomainEvent]] = {
+    cls.TYPE: cls
+    for cls in (
+        MarketCreated,
+        TradeExecuted,
+        MarketClosed,
+        MarketResolved,
+        MarketCancelled,
+        MarketClosingSoon,
+        SettlementRequested,
+        DailyClaimed,
+        PointsGiven,
+        PointsGranted,
+        SettingsChanged,
+    )
+}
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+"""(type, version) -> the function turning that version's payload into the next one's. Changing a payload's
+shape means: bump the class's VERSION, and add the upcaster from the previous version here."""
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """An event as the log holds it: its envelope and its payload at the version it was written."""
+
+    id: str
+    type: str
+    version: int
+    aggregate_type: AggregateType
+    aggregate_id: int
+    sequence: int
+    guild_id: int
+    occurred_at: datetime
+    actor_id: int
+    interaction_id: int | None
+    payload: Mapping[str, Any]
+
+    def current_payload(self) -> dict[str, Any]:
+        """The payload upcast to the current version of its type."""
+        return upcast(self.type, self.version, dict(self.payload))
+
+    def event(self) -> DomainEvent:
+        cls = TYPES[self.type]
+        names = {f.name for f in fields(cls)}
+        payload = {k: v for k, v in self.current_payload().items() if k in names}
+        return cls(aggregate_id=self.aggregate_id, **payload)
+
+
+def upcast(type_: str, version: int, payload: dict[str, Any]) -> dict[str, Any]:
+    current = TYPES[type_].VERSION if type_ in TYPES else version
+    while version < current:
+        payload = UPCASTERS[(type_, version)](payload)
+        version += 1
+    return payload

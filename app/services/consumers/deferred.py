@@ -1,0 +1,72 @@
+"""Deferred work: a settlement acknowledged at once (a market with many holders) is done here, and its reply
+finished by editing the interaction's original response.
+
+The settlement runs as the member who asked, once: it is recorded under a key derived from the request's event
+(an interaction id of its own), so a redelivered event gets the recorded summary and pays nobody twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from app.domain.actor import Actor
+from app.domain.errors import HunchError
+from app.domain.events import StoredEvent
+from app.services.delivery import Board, HoldOff, MessageGone, Postpone
+from app.services.ports import Transactions, UnitOfWork
+from app.services.results import Settlement
+from app.services.rows import Followup
+from app.services.settlement import SettlementKind
+from app.services.use_cases import UseCases
+
+
+def work_key(event: StoredEvent) -> int:
+    """The idempotency key of the work an event asks for: negative, so it is no interaction's snowflake."""
+    return -int(event.id.replace("-", "")[:15], 16)
+
+
+class DeferredSettlements:
+    name = "deferred_settlements"
+    types = frozenset({"market.settlement_requested"})
+    replayable = False  # it moves points
+
+    def __init__(
+        self, transactions: Transactions, use_cases: UseCases, board: Board, clock: Callable[[], datetime]
+    ) -> None:
+        self._transactions = transactions
+        self._use_cases = use_cases
+        self._board = board
+        self._clock = clock
+
+    async def __call__(self, event: StoredEvent) -> None:
+        payload = event.current_payload()
+        actor = Actor(
+            guild_id=event.guild_id,
+            user_id=int(payload["user_id"]),
+            is_manager=bool(payload["is_manager"]),
+            role_ids=frozenset(int(r) for r in payload["role_ids"]),
+            interaction_id=work_key(event),
+            channel_id=payload.get("channel_id"),
+        )
+        outcome: Settlement | str
+        try:
+            outcome = await self._use_cases.settle(
+                actor, int(payload["number"]), SettlementKind(payload["kind"]), str(payload["argument"])
+            )
+        except HunchError as refused:  # e.g. someone settled the market meanwhile
+            outcome = refused.message
+        interaction_id = event.interaction_id
+
+        async def followup(uow: UnitOfWork) -> Followup | None:
+            return await uow.messages.followup(interaction_id, uow.now) if interaction_id is not None else None
+
+        found = await self._transactions.run(followup)
+        if found is None:  # the token expired: the settlement is done, the channel hears of it (notifications)
+            return
+        try:
+            await self._board.finish(found, outcome)
+        except MessageGone:
+            return
+        except HoldOff as wait:
+            raise Postpone(self._clock() + timedelta(seconds=wait.seconds), wait.reason) from None

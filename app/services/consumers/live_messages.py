@@ -1,0 +1,130 @@
+"""Live market messages: each market's public message follows its state.
+
+When a market is created its message's id is learned (through the creating interaction's token); every change
+of the market after that marks the message behind. The worker's tick redraws messages that are behind from
+the market as it is then (the latest state only), at most once per message every `interval`, however many
+trades arrived: two hundred trades in ten seconds make a handful of edits, the last one with the final prices.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from app.domain.events import StoredEvent
+from app.services.delivery import Board, HoldOff, MessageGone
+from app.services.ports import Transactions, UnitOfWork
+from app.services.queries import show_market
+from app.services.results import MarketView
+from app.services.rows import Followup, MarketMessage
+
+logger = logging.getLogger("hunch.live")
+
+CHANGES = frozenset({"trade.executed", "market.closed", "market.resolved", "market.cancelled"})
+EDITS_PER_TICK = 25
+
+
+class LiveMessages:
+    name = "live_messages"
+    types = frozenset({"market.created"}) | CHANGES
+    replayable = True  # it only marks messages behind
+
+    def __init__(self, transactions: Transactions, board: Board, interval: timedelta) -> None:
+        self._transactions = transactions
+        self._board = board
+        self._interval = interval
+
+    async def __call__(self, event: StoredEvent) -> None:
+        if event.type == "market.created":
+            await self._learn_message_id(event)
+        else:
+            market_id, at = event.aggregate_id, event.occurred_at
+
+            async def behind(uow: UnitOfWork) -> None:
+                await uow.messages.fell_behind(market_id, at)
+                await uow.commit()
+
+            await self._transactions.run(behind)
+
+    async def _learn_message_id(self, event: StoredEvent) -> None:
+        async def find(uow: UnitOfWork) -> tuple[MarketMessage | None, Followup | None]:
+            message = await uow.messages.of_market(event.aggregate_id)
+            if message is None or message.message_id is not None or message.interaction_id is None:
+                return message, None
+            return message, await uow.messages.followup(message.interaction_id, uow.now)
+
+        message, followup = await self._transactions.run(find)
+        if message is None or message.message_id is not None:
+            return
+        if followup is None:  # the token expired before the worker got here: the message cannot be found
+            await self._forget(message.market_id)
+            return
+        try:
+            message_id = await self._board.message_id(followup)
+        except MessageGone:
+            await self._forget(message.market_id)
+            return
+
+        async def learned(uow: UnitOfWork) -> None:
+            await uow.messages.learned(message.market_id, message_id)
+            await uow.commit()
+
+        await self._transactions.run(learned)
+
+    async def tick(self, now: datetime) -> datetime | None:
+        """Redraw the messages that are behind and due; when the next one is due."""
+
+        async def due(uow: UnitOfWork) -> list[tuple[MarketMessage, Followup | None]]:
+            found = await uow.messages.due(now - self._interval, now, EDITS_PER_TICK)
+            return [
+                (m, await uow.messages.followup(m.interaction_id, now) if m.interaction_id is not None else None)
+                for m in found
+            ]
+
+        for message, followup in await self._transactions.run(due):
+            await self._redraw(message, followup, now)
+
+        async def next_due(uow: UnitOfWork) -> datetime | None:
+            return await uow.messages.next_due(self._interval.total_seconds())
+
+        return await self._transactions.run(next_due)
+
+    async def _redraw(self, message: MarketMessage, followup: Followup | None, now: datetime) -> None:
+        if message.message_id is None and followup is None:
+            await self._forget(message.market_id)
+            return
+
+        async def current(uow: UnitOfWork) -> MarketView:
+            return await show_market(uow, message.guild_id, message.number)
+
+        # `message.changes` was read before the market is: whatever changed after it keeps the message behind.
+        market = await self._transactions.run(current)
+        try:
+            await self._board.redraw(message, market, followup)
+        except MessageGone:
+            await self._forget(message.market_id)
+            return
+        except HoldOff as wait:
+            fields = {"market_id": message.market_id, "reason": wait.reason}
+            logger.info("holding off a market message", extra={"fields": fields})
+            until = now + timedelta(seconds=wait.seconds)
+
+            async def hold(uow: UnitOfWork) -> None:
+                await uow.messages.hold(message.market_id, until)
+                await uow.commit()
+
+            await self._transactions.run(hold)
+            return
+
+        async def edited(uow: UnitOfWork) -> None:
+            await uow.messages.edited(message.market_id, now, message.changes)
+            await uow.commit()
+
+        await self._transactions.run(edited)
+
+    async def _forget(self, market_id: int) -> None:
+        async def gone(uow: UnitOfWork) -> None:
+            await uow.messages.gone(market_id)
+            await uow.commit()
+
+        await self._transactions.run(gone)

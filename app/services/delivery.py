@@ -1,0 +1,127 @@
+"""What the worker needs to deliver the event log: a queue over the log, and consumers that react to events.
+
+Delivery is at least once, in order within each aggregate's stream: a consumer may see an event again (a
+worker that died before it recorded the delivery), so every consumer is idempotent. A consumer that raises
+gets the event again later, with exponential backoff and jitter; after the most attempts allowed the event
+is set aside as dead (the rest of its stream goes on) for an operator to retry. A consumer that cannot work
+for a while (Discord's API is down) raises `Postpone`, which waits without counting an attempt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from app.domain.events import AggregateType, EventStatus, StoredEvent
+from app.services.results import MarketView, Settlement
+from app.services.rows import Followup, MarketMessage
+
+
+class Postpone(Exception):
+    """Try this event again at `until`, without counting an attempt."""
+
+    def __init__(self, until: datetime, reason: str) -> None:
+        super().__init__(reason)
+        self.until = until
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A leased event, and how many times delivering it failed before."""
+
+    event: StoredEvent
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedEvent:
+    """An event and where its delivery stands, as an operator sees it."""
+
+    event: StoredEvent
+    status: EventStatus
+    attempts: int
+    last_error: str | None
+    next_attempt_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    pending: int
+    dead: int
+    oldest_pending_at: datetime | None  # the lag: how long the oldest undelivered event has waited
+
+
+class EventQueue(Protocol):
+    """The event log seen as work: every pending event is someone's until it is delivered."""
+
+    async def claim(self, now: datetime, lease_until: datetime, streams: int) -> list[Delivery]:
+        """Lease the pending events of up to `streams` streams whose first pending event is due and not leased;
+        in order within each stream."""
+
+    async def delivered(self, event_ids: Sequence[str], now: datetime) -> None: ...
+
+    async def failed(self, event: StoredEvent, error: str, retry_at: datetime | None) -> None:
+        """Count a failed attempt, to retry at `retry_at` (`None`: give up, the event is dead)."""
+
+    async def postpone(self, event: StoredEvent, until: datetime) -> None:
+        """Try the event again at `until`, counting no attempt."""
+
+    async def release(self, event: StoredEvent) -> None:
+        """Give up the lease on the event's stream: what is left of it waits for the next claim."""
+
+    async def backlog(self) -> Backlog: ...
+
+    async def recent(self, limit: int, *, dead_only: bool = False) -> list[QueuedEvent]:
+        """The newest events (or the newest dead ones), newest first."""
+
+    async def retry(self, event_ids: Sequence[str] | None, now: datetime) -> int:
+        """Put dead events (these, or all) back to pending, due now; how many."""
+
+    async def history(
+        self, aggregate: tuple[AggregateType, int] | None, after: tuple[str, int, int] | None, limit: int
+    ) -> list[StoredEvent]:
+        """The log in stream order, from after `after` (aggregate type, id, sequence): what a replay reads."""
+
+
+class MessageGone(Exception):
+    """The message was deleted, or can no longer be reached: stop updating it."""
+
+
+class HoldOff(Exception):
+    """Discord asked us to wait (a rate limit, an outage, the limit on edits of old messages)."""
+
+    def __init__(self, seconds: float, reason: str) -> None:
+        super().__init__(reason)
+        self.seconds = seconds
+        self.reason = reason
+
+
+class Board(Protocol):
+    """Discord, as the worker talks to it: the messages Hunch keeps up to date or posts by itself."""
+
+    async def message_id(self, followup: Followup) -> int:
+        """The id of the message an interaction posted as its reply."""
+
+    async def redraw(self, message: MarketMessage, market: MarketView, followup: Followup | None) -> None:
+        """Show the market as it is now on its message (`MessageGone`, `HoldOff`)."""
+
+    async def post_settlement(self, channel_id: int, settlement: Settlement, nonce: str) -> bool:
+        """Post a settlement's summary in a channel; False when Hunch cannot post by itself (no bot token)."""
+
+    async def post_closing_soon(self, channel_id: int, market: MarketView, nonce: str) -> bool: ...
+
+    async def finish(self, followup: Followup, outcome: Settlement | str) -> None:
+        """Finish an acknowledged (deferred) reply with the settlement, or with why it could not be done."""
+
+
+class Consumer(Protocol):
+    """Reacts to events of some types; idempotent."""
+
+    name: str
+    types: frozenset[str]
+    replayable: bool  # rebuilding from the log is safe (it only updates Hunch's own tables)
+
+    async def __call__(self, event: StoredEvent) -> None: ...

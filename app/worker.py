@@ -1,0 +1,197 @@
+"""The worker: delivers the event log to its consumers, at least once, in order within each stream.
+
+`run_once` leases a batch of streams, runs each stream's events through the consumers that handle them (streams
+side by side, each stream's events one after another), and records what was delivered. A failed event is
+retried after an exponential backoff with full jitter, and after `max_attempts` set aside as dead; the events
+behind it in its stream wait for it (and go on once it is dead). `run_forever` drains whenever it is woken
+(Postgres NOTIFY, or a nudge) and at least every `poll_seconds`; between batches it gives the tickers (the live
+message editor) their turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from app.domain.events import StoredEvent
+from app.logging import log_fields
+from app.services.delivery import Consumer, Delivery, Postpone
+from app.services.ports import Transactions, UnitOfWork
+
+logger = logging.getLogger("hunch.worker")
+
+
+class Ticker(Protocol):
+    async def tick(self, now: datetime) -> datetime | None:
+        """Do what is due; when something is next due (None: nothing pending)."""
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    max_attempts: int = 8
+    streams: int = 20  # streams leased per batch
+    lease: timedelta = timedelta(seconds=60)
+    poll_seconds: float = 5.0
+    first_retry_seconds: float = 1.0
+    longest_retry_seconds: float = 300.0
+    concurrency: int = 8  # streams delivered at once
+
+
+@dataclass
+class Worker:
+    transactions: Transactions
+    consumers: Sequence[Consumer]
+    clock: Callable[[], datetime]
+    settings: WorkerSettings = field(default_factory=WorkerSettings)
+    tickers: Sequence[Ticker] = ()
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    jitter: Callable[[float, float], float] = random.uniform
+
+    def retry_delay(self, attempts: int) -> float:
+        """Full jitter: anywhere up to the exponential bound, so retries of many events spread out."""
+        bound = min(self.settings.longest_retry_seconds, self.settings.first_retry_seconds * 2 ** (attempts - 1))
+        return self.jitter(0, bound)
+
+    async def run_once(self) -> int:
+        """One batch; how many events were delivered."""
+        now = self.clock()
+
+        async def claim(uow: UnitOfWork) -> list[Delivery]:
+            claimed = await uow.queue.claim(now, now + self.settings.lease, self.settings.streams)
+            await uow.commit()
+            return claimed
+
+        claimed = await self.transactions.run(claim)
+        if not claimed:
+            return 0
+        streams: dict[tuple[str, int], list[Delivery]] = {}
+        for delivery in claimed:
+            streams.setdefault((delivery.event.aggregate_type, delivery.event.aggregate_id), []).append(delivery)
+        gate = asyncio.Semaphore(self.settings.concurrency)
+
+        async def bounded(stream: list[Delivery]) -> list[str]:
+            async with gate:
+                return await self._deliver(stream)
+
+        delivered = [i for ids in await asyncio.gather(*map(bounded, streams.values())) for i in ids]
+
+        async def record(uow: UnitOfWork) -> None:
+            await uow.queue.delivered(delivered, self.clock())
+            await uow.commit()
+
+        await self.transactions.run(record)
+        return len(delivered)
+
+    async def _deliver(self, stream: list[Delivery]) -> list[str]:
+        delivered: list[str] = []
+        for place, delivery in enumerate(stream):
+            event = delivery.event
+            try:
+                for consumer in self.consumers:
+                    if event.type in consumer.types:
+                        await consumer(event)
+            except Postpone as wait:
+                log_fields(logger, logging.INFO, "event postponed", event_id=event.id, reason=wait.reason)
+                await self._queue(_postpone(event, wait.until))
+                await self._release(stream, place)
+                return delivered
+            except Exception as error:
+                attempts = delivery.attempts + 1
+                dead = attempts >= self.settings.max_attempts
+                retry_at = None if dead else self.clock() + timedelta(seconds=self.retry_delay(attempts))
+                log_fields(
+                    logger,
+                    logging.ERROR if dead else logging.WARNING,
+                    "event dead" if dead else "event failed, will retry",
+                    event_id=event.id,
+                    type=event.type,
+                    attempts=attempts,
+                    error=f"{type(error).__name__}: {error}",
+                )
+                await self._queue(_failed(event, f"{type(error).__name__}: {error}", retry_at))
+                if not dead:  # the rest of the stream waits behind this event
+                    await self._release(stream, place)
+                    return delivered
+            else:
+                delivered.append(event.id)
+        return delivered
+
+    async def _release(self, stream: list[Delivery], place: int) -> None:
+        if place + 1 < len(stream):
+            await self._queue(_release(stream[place].event))
+
+    async def _queue(self, work: Callable[[UnitOfWork], Awaitable[None]]) -> None:
+        async def run(uow: UnitOfWork) -> None:
+            await work(uow)
+            await uow.commit()
+
+        await self.transactions.run(run)
+
+    async def tick(self) -> datetime | None:
+        next_due: datetime | None = None
+        for ticker in self.tickers:
+            try:
+                due = await ticker.tick(self.clock())
+            except Exception:
+                logger.exception("ticker failed")
+                due = self.clock() + timedelta(seconds=self.settings.poll_seconds)
+            if due is not None and (next_due is None or due < next_due):
+                next_due = due
+        return next_due
+
+    async def drain(self, deadline: datetime | None = None) -> int:
+        """Deliver batches until nothing is due (or `deadline` passes), then give the tickers a turn; how many
+        events were delivered. What `worker --once` and the Lambda worker run."""
+        total = 0
+        while deadline is None or self.clock() < deadline:
+            delivered = await self.run_once()
+            total += delivered
+            if not delivered:
+                break
+        await self.tick()
+        return total
+
+    async def run_forever(self, stop: asyncio.Event | None = None) -> None:
+        stop = stop or asyncio.Event()
+        while not stop.is_set():
+            delivered = 0
+            try:
+                delivered = await self.run_once()
+            except Exception:
+                logger.exception("worker batch failed")
+            next_due = await self.tick()
+            if delivered:
+                continue  # a backlog: keep draining
+            timeout = self.settings.poll_seconds
+            if next_due is not None:
+                timeout = max(0.05, min(timeout, (next_due - self.clock()).total_seconds()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), timeout=timeout)
+            self.wake.clear()
+
+
+def _postpone(event: StoredEvent, until: datetime) -> Callable[[UnitOfWork], Awaitable[None]]:
+    async def work(uow: UnitOfWork) -> None:
+        await uow.queue.postpone(event, until)
+
+    return work
+
+
+def _failed(event: StoredEvent, error: str, retry_at: datetime | None) -> Callable[[UnitOfWork], Awaitable[None]]:
+    async def work(uow: UnitOfWork) -> None:
+        await uow.queue.failed(event, error, retry_at)
+
+    return work
+
+
+def _release(event: StoredEvent) -> Callable[[UnitOfWork], Awaitable[None]]:
+    async def work(uow: UnitOfWork) -> None:
+        await uow.queue.release(event)
+
+    return work

@@ -1,0 +1,106 @@
+"""What Hunch sends Discord by itself, from the worker: live market messages, channel summaries and
+announcements, and the end of deferred replies (`app.services.delivery.Board` on the REST API).
+
+A market's message is edited as the bot when Hunch has a bot token, and through the creating interaction's
+token while it is valid otherwise (or when the bot cannot reach the channel). Discord's answers become what the
+worker understands: a message that is gone stops being edited; a rate limit, an outage or the limit on edits of
+messages older than an hour makes it hold off.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from app.discord.api import DiscordApi
+from app.discord.rest_errors import (
+    MESSAGE_GONE,
+    MISSING_ACCESS,
+    OLD_MESSAGE_EDITS,
+    UNKNOWN_CHANNEL,
+    DiscordApiError,
+    DiscordRateLimited,
+    DiscordUnavailable,
+)
+from app.services.delivery import HoldOff, MessageGone
+from app.services.results import MarketView, Settlement
+from app.services.rows import Followup, MarketMessage
+from handlers.render import format as fmt
+from handlers.render.market import market_data
+from handlers.render.settlement import settlement_data
+from models.discord.messages import MessageData
+
+logger = logging.getLogger("hunch.discord")
+
+OLD_MESSAGE_HOLD = 3600.0  # Discord limits edits of messages older than an hour; wait that long
+
+
+def _translated(error: DiscordApiError) -> Exception:
+    """Discord's refusal as the worker understands it."""
+    if isinstance(error, DiscordRateLimited):
+        return HoldOff(error.retry_after, "rate limited")
+    if isinstance(error, DiscordUnavailable):
+        return HoldOff(max(error.retry_in, 1.0), "Discord's API is failing")
+    if error.code == OLD_MESSAGE_EDITS:
+        return HoldOff(OLD_MESSAGE_HOLD, "edits of messages older than an hour are limited")
+    if error.code in MESSAGE_GONE or error.status == 404:
+        return MessageGone(error.message)
+    return error
+
+
+class DiscordBoard:
+    def __init__(self, api: DiscordApi) -> None:
+        self._api = api
+
+    async def message_id(self, followup: Followup) -> int:
+        try:
+            found = await self._api.original_message(str(followup.application_id), followup.token)
+        except DiscordApiError as error:
+            raise _translated(error) from None
+        return int(found["id"])
+
+    async def redraw(self, message: MarketMessage, market: MarketView, followup: Followup | None) -> None:
+        data = market_data(market)
+        if self._api.can_use_bot and message.message_id is not None:
+            try:
+                await self._api.edit_message(str(message.channel_id), str(message.message_id), data)
+                return
+            except DiscordApiError as error:
+                # The bot is not in that server, or cannot see the channel: the interaction's token still can.
+                no_access = error.status == 403 or error.code in MISSING_ACCESS or error.code == UNKNOWN_CHANNEL
+                if not (no_access and followup is not None):
+                    raise _translated(error) from None
+        if followup is None:
+            raise MessageGone("no bot access and the interaction's token has expired")
+        await self._edit_original(followup, data)
+
+    async def post_settlement(self, channel_id: int, settlement: Settlement, nonce: str) -> bool:
+        return await self._post(channel_id, settlement_data(settlement), nonce)
+
+    async def post_closing_soon(self, channel_id: int, market: MarketView, nonce: str) -> bool:
+        content = f"⏰ Market #{market.number} closes {fmt.timestamp(market.closes_at)}: last chance to trade."
+        return await self._post(channel_id, market_data(market, content), nonce)
+
+    async def finish(self, followup: Followup, outcome: Settlement | str) -> None:
+        data = settlement_data(outcome) if isinstance(outcome, Settlement) else {"content": outcome}
+        await self._edit_original(followup, data)
+
+    async def _edit_original(self, followup: Followup, data: MessageData) -> None:
+        try:
+            await self._api.edit_original(str(followup.application_id), followup.token, data)
+        except DiscordApiError as error:
+            raise _translated(error) from None
+
+    async def _post(self, channel_id: int, data: MessageData, nonce: str) -> bool:
+        if not self._api.can_use_bot:
+            return False
+        try:
+            await self._api.create_message(str(channel_id), data, nonce=nonce)
+        except DiscordApiError as error:
+            if error.status in (403, 404) or error.code in MISSING_ACCESS:
+                logger.warning(
+                    "cannot post in a market's channel",
+                    extra={"fields": {"channel_id": channel_id, "code": error.code}},
+                )
+                return False
+            raise _translated(error) from None
+        return True

@@ -1,0 +1,38 @@
+"""The database tables, one module per concept. Points are whole numbers (BIGINT); Discord snowflakes
+(servers, members, channels, interactions) are BIGINT."""
+
+from models.tables.columns import metadata
+from models.tables.events import Event, EventStream, event_streams, events
+from models.tables.ledger import Account, Guild, Transfer, accounts, guilds, transfers
+from models.tables.markets import Market, Position, Trade, markets, positions, trades
+from models.tables.messages import Followup, MarketMessage, followups, market_messages
+from models.tables.requests import AuditEvent, InteractionRecord, audit_events, interaction_records, rate_limit_hits
+
+__all__ = [
+    "Account",
+    "AuditEvent",
+    "Event",
+    "EventStream",
+    "Followup",
+    "Guild",
+    "InteractionRecord",
+    "Market",
+    "MarketMessage",
+    "Position",
+    "Trade",
+    "Transfer",
+    "accounts",
+    "audit_events",
+    "event_streams",
+    "events",
+    "followups",
+    "guilds",
+    "interaction_records",
+    "market_messages",
+    "markets",
+    "metadata",
+    "positions",
+    "rate_limit_hits",
+    "trades",
+    "transfers",
+]

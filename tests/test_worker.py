@@ -1,0 +1,214 @@
+"""The worker (`app/worker.py`) draining the real event log: at least once, in order within each stream,
+with retries, dead letters, and nothing lost when a worker dies mid-batch."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from app.domain.actor import Actor
+from app.domain.events import StoredEvent
+from app.persistence.database import Database
+from app.persistence.unit_of_work import Transactions, UnitOfWork
+from app.services.delivery import Postpone
+from app.services.markets import CreateMarket
+from app.services.trading_desk import TradingDesk
+from app.services.use_cases import UseCases
+from app.worker import Worker, WorkerSettings
+
+GUILD = 900000000000000001
+_ids = iter(range(1_700_000_000_000_000_000, 1_800_000_000_000_000_000))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+class Recorder:
+    """A consumer that remembers what it saw, and fails as told."""
+
+    name = "recorder"
+    replayable = True
+
+    def __init__(self, types: set[str] | None = None) -> None:
+        self.types = frozenset(types or {"market.created", "trade.executed", "market.closed", "wallet.daily_claimed"})
+        self.seen: list[StoredEvent] = []
+        self.fail: dict[str, int] = defaultdict(int)  # event type -> failures left
+        self.postpone_until: datetime | None = None
+
+    async def __call__(self, event: StoredEvent) -> None:
+        if self.postpone_until is not None:
+            raise Postpone(self.postpone_until, "waiting")
+        if self.fail[event.type] > 0:
+            self.fail[event.type] -= 1
+            raise RuntimeError(f"{event.type} failed")
+        self.seen.append(event)
+
+
+async def _no_throttle(who: object, action: object) -> None:
+    return None
+
+
+async def _activity(database: Database, markets: int = 2, trades: int = 5) -> None:
+    transactions = Transactions(database)
+    use_cases = UseCases(transactions, TradingDesk(transactions), _no_throttle)
+    for n in range(markets):
+        await use_cases.create_market(Actor(GUILD, 11, interaction_id=next(_ids)), CreateMarket(f"Q{n}?", ["A", "B"]))
+    for n in range(trades):
+        for number in range(1, markets + 1):
+            await use_cases.buy(Actor(GUILD, 20 + n, interaction_id=next(_ids)), number, n % 2, 5)
+
+
+def _worker(database: Database, consumer: Recorder, clock: Clock, **settings: Any) -> Worker:
+    return Worker(
+        Transactions(database, clock),
+        [consumer],
+        clock,
+        WorkerSettings(**settings),
+        jitter=lambda low, high: high,  # the longest backoff, so tests can step past it
+    )
+
+
+async def _status(database: Database) -> dict[str, int]:
+    async def count(uow: UnitOfWork) -> dict[str, int]:
+        backlog = await uow.queue.backlog()
+        return {"pending": backlog.pending, "dead": backlog.dead}
+
+    return await Transactions(database).run(count)
+
+
+async def test_every_event_is_delivered_once_in_order_within_its_stream(database: Database) -> None:
+    await _activity(database)
+    clock, consumer = Clock(), Recorder()
+    worker = _worker(database, consumer, clock, streams=1)
+    while await worker.run_once():
+        pass
+    by_market: dict[int, list[int]] = defaultdict(list)
+    for event in consumer.seen:
+        if event.aggregate_type == "market":
+            by_market[event.aggregate_id].append(event.sequence)
+    assert len(by_market) == 2 and all(seq == list(range(1, 7)) for seq in by_market.values())
+    assert (await _status(database))["pending"] == 0
+
+
+async def test_a_failure_is_retried_after_a_backoff_and_the_stream_waits_for_it(database: Database) -> None:
+    await _activity(database, markets=1, trades=3)
+    clock, consumer = Clock(), Recorder()
+    consumer.fail["market.created"] = 2
+    worker = _worker(database, consumer, clock, first_retry_seconds=10)
+    await worker.run_once()
+    assert [e.type for e in consumer.seen if e.aggregate_type == "market"] == []  # the trades wait behind it
+    clock.advance(5)
+    assert await worker.run_once() == 0  # still waiting out the backoff
+    clock.advance(6)  # past the first backoff (10 s): fails again, now for 20 s
+    await worker.run_once()
+    clock.advance(21)
+    while await worker.run_once():
+        pass
+    market = [e.sequence for e in consumer.seen if e.aggregate_type == "market"]
+    assert market == [1, 2, 3, 4]
+
+
+async def test_after_the_last_attempt_an_event_is_dead_and_its_stream_goes_on(database: Database) -> None:
+    await _activity(database, markets=1, trades=2)
+    clock, consumer = Clock(), Recorder()
+    consumer.fail["market.created"] = 99
+    worker = _worker(database, consumer, clock, max_attempts=3, first_retry_seconds=1)
+    for _ in range(6):
+        await worker.run_once()
+        clock.advance(10)
+    assert [e.type for e in consumer.seen if e.aggregate_type == "market"] == ["trade.executed"] * 2
+    assert (await _status(database))["dead"] == 1
+
+    async def dead(uow: UnitOfWork) -> list[Any]:
+        return await uow.queue.recent(10, dead_only=True)
+
+    [found] = await Transactions(database).run(dead)
+    assert (found.event.type, found.status, found.attempts) == ("market.created", "dead", 3)
+    assert "failed" in (found.last_error or "")
+
+    async def retry(uow: UnitOfWork) -> int:
+        count = await uow.queue.retry(None, clock())
+        await uow.commit()
+        return count
+
+    consumer.fail.clear()
+    assert await Transactions(database).run(retry) == 1
+    await worker.run_once()
+    assert consumer.seen[-1].type == "market.created"  # redriven, after the stream went on
+    assert (await _status(database)) == {"pending": 0, "dead": 0}
+
+
+async def test_postponing_counts_no_attempt(database: Database) -> None:
+    await _activity(database, markets=1, trades=0)
+    clock, consumer = Clock(), Recorder()
+    consumer.postpone_until = clock() + timedelta(seconds=30)
+    worker = _worker(database, consumer, clock, max_attempts=1)
+    for _ in range(3):
+        await worker.run_once()
+    assert (await _status(database)) == {"pending": 1, "dead": 0}
+    consumer.postpone_until = None
+    clock.advance(31)
+    await worker.run_once()
+    assert [e.type for e in consumer.seen] == ["market.created"]
+
+
+async def test_a_worker_that_dies_mid_batch_loses_nothing(database: Database) -> None:
+    await _activity(database, markets=2, trades=3)
+    clock = Clock()
+
+    class Dying(Recorder):
+        async def __call__(self, event: StoredEvent) -> None:
+            if event.type == "trade.executed":
+                raise asyncio.CancelledError  # the process is killed here
+            await super().__call__(event)
+
+    with pytest.raises(asyncio.CancelledError):
+        await _worker(database, Dying(), clock, lease=timedelta(seconds=30)).run_once()
+    survivor = Recorder()
+    worker = _worker(database, survivor, clock)
+    assert await worker.run_once() == 0  # the dead worker's lease still holds
+    clock.advance(31)
+    while await worker.run_once():
+        pass
+    market_sequences = sorted((e.aggregate_id, e.sequence) for e in survivor.seen if e.aggregate_type == "market")
+    assert len(market_sequences) == 8  # every market event of both markets, including those seen before the kill
+    assert (await _status(database))["pending"] == 0
+
+
+async def test_two_workers_never_deliver_one_stream_at_once(pg_database: Database) -> None:
+    await _activity(pg_database, markets=4, trades=6)
+    clock = Clock()
+    seen: list[tuple[int, int]] = []
+    busy: set[int] = set()
+
+    class Slow(Recorder):
+        async def __call__(self, event: StoredEvent) -> None:
+            assert event.aggregate_id not in busy or event.aggregate_type != "market", "two workers in one stream"
+            busy.add(event.aggregate_id)
+            await asyncio.sleep(0.002)
+            busy.discard(event.aggregate_id)
+            if event.aggregate_type == "market":
+                seen.append((event.aggregate_id, event.sequence))
+
+    workers = [_worker(pg_database, Slow(), clock, streams=2) for _ in range(3)]
+
+    async def drain(worker: Worker) -> None:
+        for _ in range(30):
+            await worker.run_once()
+
+    await asyncio.gather(*(drain(w) for w in workers))
+    assert len(seen) == len(set(seen)) == 4 * 7
+    for market in {m for m, _ in seen}:
+        assert [s for m, s in seen if m == market] == list(range(1, 8))
