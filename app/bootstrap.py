@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -48,6 +48,7 @@ class Hunch:
     dispatcher: Dispatcher
     clock: Callable[[], datetime]
     discord_api: DiscordApi | None = None  # for tests: a client on a mocked transport
+    nudge: Callable[[], Awaitable[None]] | None = None  # tells a worker elsewhere (SQS) that events wait
     _worker: Worker | None = field(default=None, repr=False)
 
     async def handle(self, interaction: Interaction) -> InteractionResponse:
@@ -56,11 +57,21 @@ class Hunch:
     async def ping_database(self) -> None:
         await self.database.ping()
 
+    def discord_api_state(self) -> str:
+        return self.discord_api.rest.breaker.state.value if self.discord_api is not None else "unused"
+
     @property
     def worker(self) -> Worker:
         if self._worker is None:
             self._worker = build_worker(self)
         return self._worker
+
+    async def events_committed(self) -> None:
+        """A transaction committed events: wake the worker in this process, and nudge one elsewhere."""
+        if self._worker is not None:
+            self._worker.wake.set()
+        if self.nudge is not None:
+            await self.nudge()
 
     async def run_worker(self, stop: asyncio.Event) -> None:
         """The worker until `stop`, woken by the database's notifications."""
@@ -75,6 +86,9 @@ class Hunch:
             await close()
         if self.discord_api is not None:
             await self.discord_api.rest.aclose()
+        close_nudge = getattr(self.nudge, "aclose", None)
+        if close_nudge is not None:
+            await close_nudge()
         await self.database.dispose()
 
 
@@ -110,10 +124,10 @@ def bootstrap(
     transactions = Transactions(database, clock)
     desk = TradingDesk(transactions)
     use_cases = UseCases(
-        transactions, desk, RateLimitThrottle(rate_limiter, limits), defer_above=settings.deferred_settlement_holders
+        transactions, desk, RateLimitThrottle(rate_limiter, limits), defer_from=settings.deferred_settlement_holders
     )
     router = build_router()
-    return Hunch(
+    hunch = Hunch(
         settings=settings,
         database=database,
         transactions=transactions,
@@ -124,7 +138,16 @@ def bootstrap(
         dispatcher=Dispatcher(router, use_cases),
         clock=clock,
         discord_api=discord_api,
+        nudge=sqs_nudge(settings.worker_queue_url) if settings.worker_queue_url else None,
     )
+    transactions.after_events = hunch.events_committed
+    return hunch
+
+
+def sqs_nudge(queue_url: str) -> Callable[[], Awaitable[None]]:
+    from app.aws.sqs import SqsNudge
+
+    return SqsNudge(queue_url)
 
 
 def discord_api(settings: Settings) -> DiscordApi:
@@ -147,7 +170,8 @@ def build_worker(hunch: Hunch) -> Worker:
         hunch.discord_api = discord_api(hunch.settings)
     board = DiscordBoard(hunch.discord_api)
     transactions = hunch.transactions
-    live = LiveMessages(transactions, board, timedelta(seconds=hunch.settings.live_update_interval_seconds))
+    interval = timedelta(seconds=hunch.settings.live_update_interval_seconds)
+    live = LiveMessages(transactions, board, interval, hunch.clock)
     consumers: list[Consumer] = [
         live,
         Notifications(transactions, board, hunch.clock),

@@ -69,6 +69,9 @@ class Backend(Protocol):
 
     async def ping_database(self) -> None: ...
 
+    def discord_api_state(self) -> str:
+        """The REST client's circuit breaker: closed, open, half_open, or unused (no call made yet)."""
+
 
 class Endpoint:
     """Holds the settings and, once needed, the backend; exposes the routes."""
@@ -162,8 +165,22 @@ class Endpoint:
         try:
             await asyncio.wait_for(self.backend.ping_database(), timeout=1.0)
         except Exception as exc:  # readiness reports, it never raises
-            return JSONResponse({"status": "unavailable", "database": type(exc).__name__}, status_code=503)
-        return JSONResponse({"status": "ok", "database_ms": round((time.perf_counter() - started) * 1000, 1)})
+            return JSONResponse(
+                {
+                    "status": "unavailable",
+                    "database": type(exc).__name__,
+                    "discord_api": self.backend.discord_api_state(),
+                },
+                status_code=503,
+            )
+        # Interactions never wait on Discord's REST API, so its breaker is reported but does not make us unready.
+        return JSONResponse(
+            {
+                "status": "ok",
+                "database_ms": round((time.perf_counter() - started) * 1000, 1),
+                "discord_api": self.backend.discord_api_state(),
+            }
+        )
 
 
 def build_app(settings: Settings, connect: Callable[[], Backend], *, lifespan: Any = None) -> Starlette:

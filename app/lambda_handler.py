@@ -2,7 +2,9 @@
 
 `handler` serves Discord's interactions through Mangum over the same Starlette app the container runs.
 The app, its engine and clients are created at module level (lazily where they cost anything) and reused
-across warm invocations. `scheduled` does one pass of the periodic work.
+across warm invocations. `scheduled` does one pass of the periodic work. `worker` drains the event log: the
+interactions function nudges it through SQS after each commit that wrote events, and a schedule sweeps every
+minute so a lost nudge delays an event but never loses it.
 """
 
 from __future__ import annotations
@@ -23,8 +25,25 @@ app = create_app(_settings)
 handler = Mangum(app, lifespan="off")
 
 
+WORKER_MARGIN_SECONDS = 5.0  # stop this long before Lambda's timeout
+WORKER_LINGER_SECONDS = 10.0  # stay while a live message is due within this long
+
+
 def scheduled(event: dict[str, Any], context: Any) -> dict[str, Any]:
     hunch = app.state.endpoint.backend
     loop = asyncio.get_event_loop()
     result: dict[str, Any] = loop.run_until_complete(scheduled_pass(hunch))
     return result
+
+
+def worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """An SQS batch of nudges, or the scheduled sweep: either way, deliver what is due."""
+    from datetime import timedelta
+
+    hunch = app.state.endpoint.backend
+    hunch.nudge = None  # what this worker commits (a settlement's events) it goes on to deliver itself
+    budget = context.get_remaining_time_in_millis() / 1000 - WORKER_MARGIN_SECONDS if context else 30.0
+    deadline = hunch.clock() + timedelta(seconds=max(1.0, budget))
+    loop = asyncio.get_event_loop()
+    delivered = loop.run_until_complete(hunch.worker.run_until(deadline, WORKER_LINGER_SECONDS))
+    return {"delivered": delivered}

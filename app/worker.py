@@ -157,23 +157,52 @@ class Worker:
         await self.tick()
         return total
 
-    async def run_forever(self, stop: asyncio.Event | None = None) -> None:
-        stop = stop or asyncio.Event()
-        while not stop.is_set():
-            delivered = 0
-            try:
-                delivered = await self.run_once()
-            except Exception:
-                logger.exception("worker batch failed")
+    async def run_until(
+        self, deadline: datetime, linger: float, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    ) -> int:
+        """Deliver and tick until nothing is due within `linger` seconds, or until `deadline`; how many events
+        were delivered. One Lambda invocation: it stays while a live message is about to be redrawn."""
+        total = 0
+        while self.clock() < deadline:
+            delivered = await self.run_once()
+            total += delivered
             next_due = await self.tick()
             if delivered:
-                continue  # a backlog: keep draining
-            timeout = self.settings.poll_seconds
-            if next_due is not None:
-                timeout = max(0.05, min(timeout, (next_due - self.clock()).total_seconds()))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout=timeout)
-            self.wake.clear()
+                continue
+            if next_due is None:
+                break
+            wait = (next_due - self.clock()).total_seconds()
+            if wait > linger or next_due >= deadline:
+                break
+            await sleep(max(0.05, wait))
+        return total
+
+    async def run_forever(self, stop: asyncio.Event | None = None) -> None:
+        stop = stop or asyncio.Event()
+        stopping = asyncio.create_task(_wake_on(stop, self.wake))  # a stop ends the wait at once
+        try:
+            while not stop.is_set():
+                delivered = 0
+                try:
+                    delivered = await self.run_once()
+                except Exception:
+                    logger.exception("worker batch failed")
+                next_due = await self.tick()
+                if delivered:
+                    continue  # a backlog: keep draining
+                timeout = self.settings.poll_seconds
+                if next_due is not None:
+                    timeout = max(0.05, min(timeout, (next_due - self.clock()).total_seconds()))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), timeout=timeout)
+                self.wake.clear()
+        finally:
+            stopping.cancel()
+
+
+async def _wake_on(stop: asyncio.Event, wake: asyncio.Event) -> None:
+    await stop.wait()
+    wake.set()
 
 
 def _postpone(event: StoredEvent, until: datetime) -> Callable[[UnitOfWork], Awaitable[None]]:

@@ -32,6 +32,7 @@ from models.discord.messages import MessageData
 logger = logging.getLogger("hunch.discord")
 
 OLD_MESSAGE_HOLD = 3600.0  # Discord limits edits of messages older than an hour; wait that long
+UNREACHABLE_HOLD = 30.0  # Discord could not be reached (or kept failing) through all of a call's retries
 
 
 def _translated(error: DiscordApiError) -> Exception:
@@ -40,6 +41,8 @@ def _translated(error: DiscordApiError) -> Exception:
         return HoldOff(error.retry_after, "rate limited")
     if isinstance(error, DiscordUnavailable):
         return HoldOff(max(error.retry_in, 1.0), "Discord's API is failing")
+    if error.status is None or error.status >= 500:
+        return HoldOff(UNREACHABLE_HOLD, "Discord's API could not be reached")
     if error.code == OLD_MESSAGE_EDITS:
         return HoldOff(OLD_MESSAGE_HOLD, "edits of messages older than an hour are limited")
     if error.code in MESSAGE_GONE or error.status == 404:

@@ -212,3 +212,62 @@ async def test_two_workers_never_deliver_one_stream_at_once(pg_database: Databas
     assert len(seen) == len(set(seen)) == 4 * 7
     for market in {m for m, _ in seen}:
         assert [s for m, s in seen if m == market] == list(range(1, 8))
+
+
+async def test_a_commit_that_wrote_events_wakes_a_listening_worker(pg_database: Database) -> None:
+    from app.persistence.notifications import listen
+
+    wake, stop = asyncio.Event(), asyncio.Event()
+    listening = asyncio.create_task(listen(pg_database, wake, stop))
+    await asyncio.wait_for(wake.wait(), 5)  # it wakes once on connecting, to catch up
+    wake.clear()
+    await _activity(pg_database, markets=1, trades=0)
+    await asyncio.wait_for(wake.wait(), 5)  # NOTIFY hunch_events, sent by the commit
+    stop.set()
+    await asyncio.wait_for(listening, 5)
+
+
+async def test_only_a_commit_that_wrote_events_calls_the_hook(database: Database) -> None:
+    calls: list[str] = []
+
+    async def hook() -> None:
+        calls.append("woken")
+
+    transactions = Transactions(database, after_events=hook)
+    use_cases = UseCases(transactions, TradingDesk(transactions), _no_throttle)
+    await use_cases.create_market(Actor(GUILD, 11, interaction_id=next(_ids)), CreateMarket("Q?", ["A", "B"]))
+    assert calls == ["woken"]
+    await use_cases.balance(GUILD, 11)  # a read: nothing committed
+    with pytest.raises(Exception, match="no market"):
+        await use_cases.buy(Actor(GUILD, 12, interaction_id=next(_ids)), 9, 0, 5)  # refused: rolled back
+    assert calls == ["woken"]
+
+    async def failing() -> None:
+        raise RuntimeError("the queue is unreachable")
+
+    transactions.after_events = failing  # a failed wake-up never fails the change that was committed
+    receipt = await use_cases.buy(Actor(GUILD, 12, interaction_id=next(_ids)), 1, 0, 5)
+    assert receipt.points == 5
+
+
+async def test_run_until_stays_while_something_is_about_to_be_due_and_then_leaves(database: Database) -> None:
+    clock = Clock()
+    due = [clock.now + timedelta(seconds=2), clock.now + timedelta(seconds=30)]
+
+    class Ticker:
+        ticks = 0
+
+        async def tick(self, now: datetime) -> datetime | None:
+            Ticker.ticks += 1
+            return due[0] if Ticker.ticks == 1 else due[1]
+
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        clock.advance(seconds)
+
+    worker = Worker(Transactions(database, clock), [Recorder()], clock, tickers=[Ticker()])
+    await _activity(database, markets=1, trades=1)
+    delivered = await worker.run_until(clock.now + timedelta(seconds=50), linger=10, sleep=sleep)
+    assert delivered == 2 and sleeps == [pytest.approx(2.0)]  # stayed for the edit due in 2 s, not for 30 s

@@ -72,20 +72,25 @@ class RateLimits:
 
     def learned(self, route_key: str, major: str, bucket: _Bucket, headers: dict[str, str]) -> None:
         """Take the bucket's state from a response's headers."""
+        targets = [bucket]
         discord_hash = headers.get("x-ratelimit-bucket")
         if discord_hash and self._hashes.get(route_key) != discord_hash:
+            # Another route may have met this limit first: from now on both use its bucket.
             self._hashes[route_key] = discord_hash
-            self._buckets[f"{discord_hash}:{major}"] = bucket
+            shared = self._buckets.setdefault(f"{discord_hash}:{major}", bucket)
+            if shared is not bucket:
+                targets.append(shared)
         remaining, reset_after = headers.get("x-ratelimit-remaining"), headers.get("x-ratelimit-reset-after")
-        if remaining is not None:
-            try:
-                bucket.remaining = int(remaining)
-                if reset_after is not None:
-                    bucket.reset_at = self._clock() + max(0.0, float(reset_after))
-            except ValueError:
-                pass
-        elif bucket.remaining <= 0 and bucket.reset_at <= self._clock():
-            bucket.remaining = 1
+        for target in targets:
+            if remaining is not None:
+                try:
+                    target.remaining = int(remaining)
+                    if reset_after is not None:
+                        target.reset_at = self._clock() + max(0.0, float(reset_after))
+                except ValueError:
+                    pass
+            elif target.remaining <= 0 and target.reset_at <= self._clock():
+                target.remaining = 1
 
     def limited(self, bucket: _Bucket, retry_after: float, *, is_global: bool) -> None:
         until = self._clock() + retry_after

@@ -41,6 +41,9 @@ _RETRYABLE_SERVER_ERRORS = frozenset({500, 502, 503, 504, 524})
 _MAJOR = ("channel_id", "guild_id", "webhook_id", "webhook_token")
 
 logger = logging.getLogger("hunch.discord")
+# httpx logs every request's URL at INFO (httpcore at DEBUG), and an interaction's URL holds its token.
+for _noisy in ("httpx", "httpcore"):
+    logging.getLogger(_noisy).setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)

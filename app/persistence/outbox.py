@@ -60,6 +60,7 @@ class SqlEventLog:
         staged, self._staged = self._staged, []
         if not staged:
             return []
+        self._session.wrote_events = True
         ordinals: list[int] = []
         counts: dict[tuple[str, int], int] = {}
         for item in staged:

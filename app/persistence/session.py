@@ -13,6 +13,7 @@ from app.persistence.writes import Writes
 class Session(Protocol):
     now: datetime
     writes: Writes
+    wrote_events: bool  # the transaction holds events: its commit should wake the worker
 
     @property
     def conn(self) -> AsyncConnection: ...

@@ -56,6 +56,8 @@ class UnitOfWork:
         self.clock = clock
         self.now = clock()
         self._conn: AsyncConnection | None = None
+        self.wrote_events = False
+        self.committed_events = False
         self.writes: Writes = SetWrites() if database.is_postgres else RowWrites()
         self.guilds = SqlGuilds(self)
         self.accounts = SqlAccounts(self)
@@ -110,6 +112,8 @@ class UnitOfWork:
                 logger.warning("database connection lost during COMMIT", exc_info=True)
                 raise OutcomeUnknown from exc
             raise
+        if self.wrote_events:
+            self.committed_events, self.wrote_events = True, False
 
     async def flush(self) -> None:
         """Send the staged writes, in order. On Postgres they go as one statement of data-modifying CTEs:
@@ -183,16 +187,24 @@ async def run_transaction(
     *,
     clock: Callable[[], datetime] = utcnow,
     retry_integrity: bool = False,
+    after_events: Callable[[], Awaitable[None]] | None = None,
 ) -> T:
     """Run `work` in a fresh unit of work, retrying transient conflicts.
 
     `retry_integrity` also retries a unique-key race (two requests creating the same row at once): the next
-    attempt sees the row the other one committed.
+    attempt sees the row the other one committed. `after_events` runs once the work has committed events
+    (it wakes the worker); its failure is logged, never raised: the events are safe, a sweep finds them.
     """
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
             async with UnitOfWork(database, clock) as uow:
-                return await work(uow)
+                result = await work(uow)
+            if uow.committed_events and after_events is not None:
+                try:
+                    await after_events()
+                except Exception:
+                    logger.warning("waking the worker failed; it will find the events on its next poll", exc_info=True)
+            return result
         except IntegrityError:
             if retry_integrity and attempt < MAX_ATTEMPTS:
                 continue
@@ -215,9 +227,17 @@ async def run_transaction(
 class Transactions:
     """`app.services.ports.Transactions` on a database."""
 
-    def __init__(self, database: Database, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        database: Database,
+        clock: Callable[[], datetime] = utcnow,
+        after_events: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.database = database
         self.clock = clock
+        self.after_events = after_events  # set by bootstrap: wakes the worker (in process, or on its queue)
 
     async def run(self, work: Callable[[Any], Awaitable[T]], *, retry_duplicates: bool = False) -> T:
-        return await run_transaction(self.database, work, clock=self.clock, retry_integrity=retry_duplicates)
+        return await run_transaction(
+            self.database, work, clock=self.clock, retry_integrity=retry_duplicates, after_events=self.after_events
+        )

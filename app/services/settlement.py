@@ -14,7 +14,7 @@ from app.domain import lmsr
 from app.domain.actor import Actor
 from app.domain.audit import AuditAction
 from app.domain.errors import ValidationError
-from app.domain.events import MarketCancelled, MarketResolved, SettlementRequested
+from app.domain.events import MarketCancelled, MarketClosed, MarketResolved, SettlementRequested
 from app.domain.guild import GuildSettings
 from app.domain.inputs import match_outcome, parse_weights
 from app.domain.ledger import Transfer, TransferReason
@@ -139,12 +139,17 @@ async def holder_count(uow: UnitOfWork, guild_id: int, number: int) -> int:
 async def request_settlement(
     uow: UnitOfWork, actor: Actor, number: int, kind: SettlementKind, argument: str, followup: Followup
 ) -> SettlementDeferred:
-    """Acknowledge a settlement the worker will do (`SettlementRequested`), after the same checks."""
+    """Acknowledge a settlement the worker will do (`SettlementRequested`), after the same checks. An open
+    market closes now: nobody may trade on a decision that has been taken but not yet paid out."""
     _, market = await _settleable(uow, actor, number)
     if kind is SettlementKind.RESOLVE:
         match_outcome(market.outcomes, argument)  # refused now, rather than once the worker gets to it
     elif kind is SettlementKind.RESOLVE_WEIGHTED:
         parse_weights(argument, market.outcomes)
+    if market.status is MarketStatus.OPEN:
+        await uow.markets.set_status(market, MarketStatus.CLOSED, uow.now)
+        uow.ledger.audit(actor, AuditAction.MARKET_CLOSE, market_id=market.id, number=number, settling=kind.value)
+        uow.events.record(actor, MarketClosed(market.id, number=number, expired=False))
     await uow.messages.keep(followup)
     uow.events.record(
         actor,

@@ -47,12 +47,12 @@ request cannot claim that nothing was changed."""
 
 class UseCases:
     def __init__(
-        self, transactions: Transactions, desk: TradingDesk, throttle: Throttle, *, defer_above: int | None = None
+        self, transactions: Transactions, desk: TradingDesk, throttle: Throttle, *, defer_from: int | None = None
     ) -> None:
         self._transactions = transactions
         self._desk = desk
         self._throttle = throttle
-        self._defer_above = defer_above  # holders above which a settlement is left to the worker
+        self._defer_from = defer_from  # from this many holders a settlement is left to the worker
 
     async def _execute(self, actor: Actor, action: str, result_type: type[R], work: Work[R]) -> R:
         result = await execute(self._transactions, actor, action, result_type, work)
@@ -93,11 +93,11 @@ class UseCases:
     async def _settle(
         self, actor: Actor, number: int, kind: SettlementKind, argument: str, followup: Followup | None
     ) -> Settlement | SettlementDeferred:
-        """Settle now; or, for a market with more holders than the deadline allows and a reply to finish later,
+        """Settle now; or, for a market with as many holders as may not fit the deadline and a reply to finish later,
         acknowledge it and leave it to the worker."""
-        if followup is not None and self._defer_above is not None:
+        if followup is not None and self._defer_from is not None:
             holders = await self._read(lambda uow: settlement.holder_count(uow, actor.guild_id, number))
-            if holders > self._defer_above:
+            if holders >= self._defer_from:
                 return await self._execute(
                     actor,
                     f"market.{kind.value}.deferred",

@@ -145,6 +145,7 @@ def main(argv: list[str]) -> int:
         "results": results,
         "heavy_modules_after_requests": heavy,
         "scheduled_is_callable": callable(getattr(entry, "scheduled", None)),
+        "worker_is_callable": callable(getattr(entry, "worker", None)),
         "site_imported": "site" in sys.modules,
         "sys_path": sys.path,
     }

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
 
-from app.bootstrap import bootstrap
+from app.bootstrap import Hunch, bootstrap
+from app.discord.api import DiscordApi
 from app.persistence.database import Database
 from app.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from app.web import create_app
@@ -31,19 +33,31 @@ MakeDiscord = Callable[..., Awaitable[DiscordClient]]
 @pytest_asyncio.fixture
 async def make_discord(app_database: Database, signer: Signer) -> AsyncIterator[MakeDiscord]:
     clients: list[httpx.AsyncClient] = []
+    hunches: list[Hunch] = []
 
-    async def build(*, rate_limiter: RateLimiter | None = None, **overrides: Any) -> DiscordClient:
+    async def build(
+        *,
+        rate_limiter: RateLimiter | None = None,
+        clock: Callable[[], datetime] | None = None,
+        discord_api: DiscordApi | None = None,
+        **overrides: Any,
+    ) -> DiscordClient:
         settings = make_settings(app_database.settings.database_url, signer.public_key_hex, **overrides)
-        hunch = bootstrap(settings, database=app_database, rate_limiter=rate_limiter or MemoryRateLimiter())
+        limiter = rate_limiter or MemoryRateLimiter()
+        hunch = bootstrap(settings, database=app_database, rate_limiter=limiter, clock=clock, discord_api=discord_api)
         http = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=create_app(settings, hunch)), base_url="https://hunch.test"
         )
         clients.append(http)
+        hunches.append(hunch)
         return DiscordClient(http, signer, hunch)
 
     yield build
     for http in clients:
         await http.aclose()
+    for hunch in hunches:
+        if hunch.discord_api is not None:
+            await hunch.discord_api.rest.aclose()
 
 
 @pytest_asyncio.fixture

@@ -187,10 +187,16 @@ def invoked(host_package: Packaged, python312: str, tmp_path_factory: pytest.Tem
 
 def test_default_template_shape(default_package: Packaged) -> None:
     functions = default_package.resources("AWS::Lambda::Function")
-    assert set(functions) == {"HttpLambdaFunction", "SchedulerLambdaFunction", "OpsLambdaFunction"}
+    assert set(functions) == {
+        "HttpLambdaFunction",
+        "SchedulerLambdaFunction",
+        "WorkerLambdaFunction",
+        "OpsLambdaFunction",
+    }
     handlers = {k: v["Properties"]["Handler"] for k, v in functions.items()}
     assert handlers["HttpLambdaFunction"] == "app.lambda_handler.handler"
     assert handlers["SchedulerLambdaFunction"] == "app.lambda_handler.scheduled"
+    assert handlers["WorkerLambdaFunction"] == "app.lambda_handler.worker"
     for props in (f["Properties"] for f in functions.values()):
         assert props["Runtime"] == "python3.12"
         assert props["Architectures"] == ["arm64"]
@@ -202,7 +208,7 @@ def test_default_template_shape(default_package: Packaged) -> None:
     stage = default_package.resources("AWS::ApiGatewayV2::Stage")["HttpApiStage"]["Properties"]
     assert "$context.status" in stage["AccessLogSettings"]["Format"]
     rules = default_package.resources("AWS::Events::Rule")
-    assert [r["Properties"]["ScheduleExpression"] for r in rules.values()] == ["rate(1 minute)"]
+    assert [r["Properties"]["ScheduleExpression"] for r in rules.values()] == ["rate(1 minute)"] * 2
 
     for group in default_package.resources("AWS::Logs::LogGroup").values():
         assert group["Properties"]["RetentionInDays"] == 30
@@ -215,11 +221,33 @@ def test_default_template_shape(default_package: Packaged) -> None:
         "HttpFunctionErrorsAlarm",
         "SchedulerErrorsAlarm",
         "FunctionThrottlesAlarm",
+        "WorkerErrorsAlarm",
+        "WorkerDeadLettersAlarm",
+        "WorkerQueueAgeAlarm",
     }
     # Canary, provisioned concurrency and SnapStart are off by default.
     assert not default_package.resources("AWS::CodeDeploy::DeploymentGroup")
     assert not default_package.resources("AWS::Lambda::Alias")
     assert "SnapStart" not in default_package.function("HttpLambdaFunction")
+
+
+def test_the_worker_has_its_queue_dead_letter_queue_and_nudges(default_package: Packaged) -> None:
+    queues = default_package.resources("AWS::SQS::Queue")
+    assert set(queues) == {"WorkerQueue", "WorkerDeadLetterQueue"}
+    worker_queue = queues["WorkerQueue"]["Properties"]
+    assert worker_queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["WorkerDeadLetterQueue", "Arn"]}
+    worker = default_package.function("WorkerLambdaFunction")
+    assert worker_queue["VisibilityTimeout"] >= 6 * worker["Timeout"]
+    [mapping] = default_package.resources("AWS::Lambda::EventSourceMapping").values()
+    assert mapping["Properties"]["EventSourceArn"] == {"Fn::GetAtt": ["WorkerQueue", "Arn"]}
+    assert mapping["Properties"]["ScalingConfig"] == {"MaximumConcurrency": 2}
+    variables = default_package.function("HttpLambdaFunction")["Environment"]["Variables"]
+    assert variables["WORKER_QUEUE_URL"] == {"Ref": "WorkerQueue"} and variables["WORKER_IN_PROCESS"] == "false"
+    assert variables["DISCORD_API_BASE_URL"] == "https://discord.com/api/v10"
+    policies = json.dumps(default_package.resources("AWS::IAM::Role"))
+    assert '"sqs:SendMessage"' in policies
+    targets = {json.dumps(r["Properties"]["Targets"]) for r in default_package.resources("AWS::Events::Rule").values()}
+    assert any("WorkerLambdaFunction" in t for t in targets), "the worker has no scheduled sweep"
 
 
 def test_no_secret_in_the_template(default_package: Packaged) -> None:
@@ -309,7 +337,7 @@ def test_packaged_handler_answers_signed_ping(invoked: dict[str, Any]) -> None:
     assert json.loads(results["ping_base64"]["response"]["body"]) == {"type": 1}
     assert results["bad_signature"]["response"]["statusCode"] == 401
     assert results["healthz"]["response"]["statusCode"] == 200
-    assert invoked["scheduled_is_callable"]
+    assert invoked["scheduled_is_callable"] and invoked["worker_is_callable"]
     assert not invoked["site_imported"], "site must be disabled: every import comes from the package"
 
 

@@ -54,7 +54,7 @@ EPHEMERAL = 1 << 6
 
 # Interaction types (received) and callback types (sent).
 PING, APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 1, 2, 3, 4, 5
-CHANNEL_MESSAGE, UPDATE_MESSAGE, AUTOCOMPLETE_RESULT, MODAL = 4, 7, 8, 9
+CHANNEL_MESSAGE, DEFERRED, UPDATE_MESSAGE, AUTOCOMPLETE_RESULT, MODAL = 4, 5, 7, 8, 9
 
 _sequence = itertools.count(1)
 
@@ -482,21 +482,27 @@ def check_reply(body: Json) -> None:
         elif kind == MODAL:
             problems += discord_schema.modal_problems(data)
         else:
-            assert kind == 1, f"unexpected callback type {kind!r}"
+            assert kind in (1, DEFERRED), f"unexpected callback type {kind!r}"
         assert not problems, f"reply breaks Discord's limits: {problems}"
     if len(_checked) < 10_000:
         _checked.add(key)
 
 
 def assert_cannot_ping(body: Json) -> None:
-    """A message reply names exactly who it may ping: nobody."""
+    """A message reply names exactly who it may ping: nobody, or (where a feature pings) members its content
+    mentions; never a role, @everyone or the replied-to user."""
     if body.get("type") not in (CHANNEL_MESSAGE, UPDATE_MESSAGE):
         return
-    mentions = body["data"].get("allowed_mentions")
-    assert isinstance(mentions, dict), f"reply without allowed_mentions: {body}"
-    assert mentions.get("parse", []) == [], f"reply may ping: {mentions}"
-    assert not mentions.get("users") and not mentions.get("roles"), f"reply may ping: {mentions}"
-    assert not mentions.get("replied_user"), f"reply may ping: {mentions}"
+    assert_pings_only_named(body["data"])
+
+
+def assert_pings_only_named(data: Json) -> None:
+    mentions = data.get("allowed_mentions")
+    assert isinstance(mentions, dict), f"message without allowed_mentions: {data}"
+    assert mentions.get("parse", []) == [], f"message may ping: {mentions}"
+    assert not mentions.get("roles") and not mentions.get("replied_user"), f"message may ping: {mentions}"
+    named = set(re.findall(r"<@!?([0-9]+)>", data.get("content") or ""))
+    assert set(mentions.get("users", [])) <= named, f"pings {mentions} but its content names {sorted(named)}"
 
 
 # --- the client ------------------------------------------------------------------------------------------------

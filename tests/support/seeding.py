@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import itertools
+from collections import defaultdict
 from collections.abc import Callable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
 
 from app.domain.actor import Actor
 from app.domain.market import Side
@@ -12,6 +16,7 @@ from app.services.markets import CreateMarket, create_market
 from app.services.ports import Transactions, UnitOfWork
 from app.services.results import MarketView, TradeReceipt
 from app.services.trading import Order, trade
+from models.tables import positions, transfers
 
 _interactions = itertools.count(1_500_000_000_000_000_000)
 
@@ -70,3 +75,35 @@ async def _trade(transactions: Transactions, orders: list[Order]) -> None:
 
     refused = [r for r in await transactions.run(apply) if not isinstance(r, TradeReceipt)]
     assert not refused, f"seeding trades were refused: {refused[:3]}"
+
+
+# -- reading the books back, straight from the tables --------------------------------------------------------
+
+
+async def rows(transactions: Transactions, query: Any) -> list[Any]:
+    async def read(uow: UnitOfWork) -> list[Any]:
+        return list(await uow.conn.execute(query))
+
+    return await transactions.run(read)
+
+
+async def holdings(transactions: Transactions, market_id: int) -> dict[int, dict[str, Any]]:
+    """Each holder's micro-shares per outcome and flows, read straight from the positions table."""
+    held: dict[int, dict[str, Any]] = defaultdict(lambda: {"shares": defaultdict(int), "paid": 0, "out": 0})
+    query = sa.select(positions).where(positions.c.market_id == market_id)
+    for row in await rows(transactions, query):
+        entry = held[row.account_id]
+        entry["shares"][row.outcome] += row.shares
+        entry["paid"] += row.paid_in
+        entry["out"] += row.taken_out
+    return held
+
+
+async def credited(transactions: Transactions, market_id: int, reason: str) -> dict[int, int]:
+    query = sa.select(transfers.c.credit_account_id, transfers.c.amount).where(
+        transfers.c.market_id == market_id, transfers.c.reason == reason
+    )
+    credited: dict[int, int] = defaultdict(int)
+    for account, amount in await rows(transactions, query):
+        credited[account] += amount
+    return dict(credited)

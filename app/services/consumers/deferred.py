@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from app.domain.actor import Actor
 from app.domain.errors import HunchError
 from app.domain.events import StoredEvent
+from app.services.consumers.notifications import nonce
 from app.services.delivery import Board, HoldOff, MessageGone, Postpone
 from app.services.ports import Transactions, UnitOfWork
 from app.services.results import Settlement
@@ -62,11 +63,19 @@ class DeferredSettlements:
             return await uow.messages.followup(interaction_id, uow.now) if interaction_id is not None else None
 
         found = await self._transactions.run(followup)
-        if found is None:  # the token expired: the settlement is done, the channel hears of it (notifications)
+        if found is None:  # the token expired before we got here: the summary goes to the channel instead
+            if isinstance(outcome, Settlement) and actor.channel_id is not None:
+                await self._post(actor.channel_id, outcome, event)
             return
         try:
             await self._board.finish(found, outcome)
         except MessageGone:
             return
+        except HoldOff as wait:
+            raise Postpone(self._clock() + timedelta(seconds=wait.seconds), wait.reason) from None
+
+    async def _post(self, channel_id: int, settled: Settlement, event: StoredEvent) -> None:
+        try:
+            await self._board.post_settlement(channel_id, settled, nonce(event))
         except HoldOff as wait:
             raise Postpone(self._clock() + timedelta(seconds=wait.seconds), wait.reason) from None

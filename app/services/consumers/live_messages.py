@@ -9,10 +9,11 @@ trades arrived: two hundred trades in ten seconds make a handful of edits, the l
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from app.domain.events import StoredEvent
-from app.services.delivery import Board, HoldOff, MessageGone
+from app.services.delivery import Board, HoldOff, MessageGone, Postpone
 from app.services.ports import Transactions, UnitOfWork
 from app.services.queries import show_market
 from app.services.results import MarketView
@@ -22,6 +23,7 @@ logger = logging.getLogger("hunch.live")
 
 CHANGES = frozenset({"trade.executed", "market.closed", "market.resolved", "market.cancelled"})
 EDITS_PER_TICK = 25
+FAILED_EDIT_HOLD = timedelta(minutes=5)
 
 
 class LiveMessages:
@@ -29,10 +31,13 @@ class LiveMessages:
     types = frozenset({"market.created"}) | CHANGES
     replayable = True  # it only marks messages behind
 
-    def __init__(self, transactions: Transactions, board: Board, interval: timedelta) -> None:
+    def __init__(
+        self, transactions: Transactions, board: Board, interval: timedelta, clock: Callable[[], datetime]
+    ) -> None:
         self._transactions = transactions
         self._board = board
         self._interval = interval
+        self._clock = clock
 
     async def __call__(self, event: StoredEvent) -> None:
         if event.type == "market.created":
@@ -64,6 +69,8 @@ class LiveMessages:
         except MessageGone:
             await self._forget(message.market_id)
             return
+        except HoldOff as wait:  # try again once Discord allows, without counting an attempt
+            raise Postpone(self._clock() + timedelta(seconds=wait.seconds), wait.reason) from None
 
         async def learned(uow: UnitOfWork) -> None:
             await uow.messages.learned(message.market_id, message_id)
@@ -107,13 +114,13 @@ class LiveMessages:
         except HoldOff as wait:
             fields = {"market_id": message.market_id, "reason": wait.reason}
             logger.info("holding off a market message", extra={"fields": fields})
-            until = now + timedelta(seconds=wait.seconds)
-
-            async def hold(uow: UnitOfWork) -> None:
-                await uow.messages.hold(message.market_id, until)
-                await uow.commit()
-
-            await self._transactions.run(hold)
+            await self._hold(message.market_id, now + timedelta(seconds=wait.seconds))
+            return
+        except Exception:  # Discord refused this edit (or a bug): the other messages still get theirs
+            logger.exception(
+                "a market message could not be redrawn", extra={"fields": {"market_id": message.market_id}}
+            )
+            await self._hold(message.market_id, now + FAILED_EDIT_HOLD)
             return
 
         async def edited(uow: UnitOfWork) -> None:
@@ -121,6 +128,13 @@ class LiveMessages:
             await uow.commit()
 
         await self._transactions.run(edited)
+
+    async def _hold(self, market_id: int, until: datetime) -> None:
+        async def hold(uow: UnitOfWork) -> None:
+            await uow.messages.hold(market_id, until)
+            await uow.commit()
+
+        await self._transactions.run(hold)
 
     async def _forget(self, market_id: int) -> None:
         async def gone(uow: UnitOfWork) -> None:
