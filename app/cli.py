@@ -132,6 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 guild_id=args.guild,
                 dry_run=args.dry_run,
                 out=sys.stdout,
+                base_url=settings.discord_api_base_url,
             )
         )
     if args.command == "scheduler":

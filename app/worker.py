@@ -5,7 +5,8 @@ side by side, each stream's events one after another), and records what was deli
 retried after an exponential backoff with full jitter, and after `max_attempts` set aside as dead; the events
 behind it in its stream wait for it (and go on once it is dead). `run_forever` drains whenever it is woken
 (Postgres NOTIFY, or a nudge) and at least every `poll_seconds`; between batches it gives the tickers (the live
-message editor) their turn.
+message editor) their turn. It gathers for `gather_seconds` before each batch, so a busy market's stream of
+commits (each one a NOTIFY) is delivered in a few batches a second rather than one per commit.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class WorkerSettings:
     streams: int = 20  # streams leased per batch
     lease: timedelta = timedelta(seconds=60)
     poll_seconds: float = 5.0
+    gather_seconds: float = 0.1  # at most ten batches a second: ~40,000 events a second at 20 streams of 200
     first_retry_seconds: float = 1.0
     longest_retry_seconds: float = 300.0
     concurrency: int = 8  # streams delivered at once
@@ -80,6 +82,12 @@ class Worker:
                 return await self._deliver(stream)
 
         delivered = [i for ids in await asyncio.gather(*map(bounded, streams.values())) for i in ids]
+        try:
+            for consumer in self.consumers:
+                await consumer.flush()
+        except Exception:  # not recorded: the leases run out and the batch is delivered again
+            logger.exception("a consumer could not write its batch")
+            return 0
 
         async def record(uow: UnitOfWork) -> None:
             await uow.queue.delivered(delivered, self.clock())
@@ -182,6 +190,10 @@ class Worker:
         stopping = asyncio.create_task(_wake_on(stop, self.wake))  # a stop ends the wait at once
         try:
             while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=self.settings.gather_seconds)
+                if stop.is_set():
+                    break
                 delivered = 0
                 try:
                     delivered = await self.run_once()

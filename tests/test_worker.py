@@ -47,6 +47,9 @@ class Recorder:
         self.fail: dict[str, int] = defaultdict(int)  # event type -> failures left
         self.postpone_until: datetime | None = None
 
+    async def flush(self) -> None:
+        return None
+
     async def __call__(self, event: StoredEvent) -> None:
         if self.postpone_until is not None:
             raise Postpone(self.postpone_until, "waiting")
@@ -271,3 +274,40 @@ async def test_run_until_stays_while_something_is_about_to_be_due_and_then_leave
     await _activity(database, markets=1, trades=1)
     delivered = await worker.run_until(clock.now + timedelta(seconds=50), linger=10, sleep=sleep)
     assert delivered == 2 and sleeps == [pytest.approx(2.0)]  # stayed for the edit due in 2 s, not for 30 s
+
+
+async def test_a_batch_of_changes_marks_a_market_message_behind_in_one_write(database: Database) -> None:
+    from app.services.consumers.live_messages import LiveMessages
+    from app.services.rows import Followup
+
+    transactions = Transactions(database)
+    use_cases = UseCases(transactions, TradingDesk(transactions), _no_throttle)
+    creator = Actor(GUILD, 11, interaction_id=next(_ids), channel_id=5)
+    followup = Followup(creator.interaction_id or 0, 1, "token", datetime.now(UTC) + timedelta(minutes=15))
+    market = await use_cases.create_market(creator, CreateMarket("Q?", ["A", "B"], channel_id=5, followup=followup))
+    for n in range(30):
+        await use_cases.buy(Actor(GUILD, 20 + n, interaction_id=next(_ids)), 1, n % 2, 5)
+
+    class Counting:
+        def __init__(self) -> None:
+            self.runs = 0
+
+        async def run(self, work: Any, **kwargs: Any) -> Any:
+            self.runs += 1
+            return await transactions.run(work, **kwargs)
+
+    class NoBoard:
+        async def message_id(self, followup: Followup) -> int:
+            return 4242
+
+    counting = Counting()
+    live = LiveMessages(counting, NoBoard(), timedelta(seconds=3), Clock())  # type: ignore[arg-type]
+    worker = Worker(transactions, [live], Clock())
+    await worker.drain()
+    assert counting.runs == 3  # find the message's token, learn its id, then one write for the 30 trades
+
+    async def message(uow: UnitOfWork) -> Any:
+        return await uow.messages.of_market(market.id)
+
+    found = await transactions.run(message)
+    assert found is not None and (found.message_id, found.changes) == (4242, 30)

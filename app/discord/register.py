@@ -11,7 +11,7 @@ import json
 from typing import Any, TextIO
 
 from app.discord.api import DiscordApi
-from app.discord.rest import DiscordRest
+from app.discord.rest import API_BASE, DiscordRest
 from app.discord.rest_errors import DiscordApiError
 
 EXIT_OK = 0
@@ -29,6 +29,7 @@ async def register_commands(
     out: TextIO,
     rest: DiscordRest | None = None,
     err: TextIO | None = None,
+    base_url: str = API_BASE,
 ) -> int:
     """Print (dry run) or PUT the command definitions (`handlers.definitions`); returns the exit code.
 
@@ -55,7 +56,7 @@ async def register_commands(
     owns_rest = rest is None
     if rest is None:
         try:
-            rest = DiscordRest(bot_token)
+            rest = DiscordRest(bot_token, base_url=base_url)
         except ValueError as exc:
             err.write(f"{exc}\n")
             return EXIT_USAGE

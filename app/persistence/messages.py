@@ -84,13 +84,13 @@ class SqlMessages:
     async def learned(self, market_id: int, message_id: int) -> None:
         await self._update(market_id, message_id=message_id)
 
-    async def fell_behind(self, market_id: int, now: datetime) -> None:
+    async def fell_behind(self, market_id: int, since: datetime, changes: int = 1) -> None:
         await self._session.conn.execute(
             sa.update(market_messages)
             .where(market_messages.c.market_id == market_id, sa.not_(market_messages.c.gone))
             .values(
-                changes=market_messages.c.changes + 1,
-                stale_since=sa.func.coalesce(market_messages.c.stale_since, now),
+                changes=market_messages.c.changes + changes,
+                stale_since=sa.func.coalesce(market_messages.c.stale_since, since),
             )
         )
 

@@ -118,10 +118,13 @@ class Board(Protocol):
 
 
 class Consumer(Protocol):
-    """Reacts to events of some types; idempotent."""
+    """Reacts to events of some types; idempotent. It may keep what a batch's events change and write it in
+    `flush`, which the worker calls before it records the batch delivered."""
 
     name: str
     types: frozenset[str]
     replayable: bool  # rebuilding from the log is safe (it only updates Hunch's own tables)
 
     async def __call__(self, event: StoredEvent) -> None: ...
+
+    async def flush(self) -> None: ...

@@ -67,6 +67,8 @@ async def replay(
             for consumer in consumers:
                 if event.type in consumer.types:
                     await consumer(event)
+        for consumer in consumers:
+            await consumer.flush()
         total += len(events)
         if len(events) < REPLAY_PAGE:
             return total

@@ -133,8 +133,8 @@ class MessageRepository(Protocol):
 
     async def learned(self, market_id: int, message_id: int) -> None: ...
 
-    async def fell_behind(self, market_id: int, now: datetime) -> None:
-        """The market changed since its message was drawn."""
+    async def fell_behind(self, market_id: int, since: datetime, changes: int = 1) -> None:
+        """The market changed (`changes` times, the first at `since`) after its message was drawn."""
 
     async def due(self, before: datetime, now: datetime, limit: int) -> list[MarketMessage]:
         """Messages behind their market whose last edit was before `before` and that may be edited now."""

@@ -7,6 +7,7 @@ returns its exit code and output:
 
     npx serverless invoke -f ops --stage prod                       # migrate to head
     npx serverless invoke -f ops --stage prod --data '{"command": "verify-ledger"}'
+    npx serverless invoke -f ops --stage prod --data '{"command": "events", "args": ["dead", "--json"]}'
 
 Only the commands below are accepted; the function has no HTTP route or schedule, so only principals
 allowed `lambda:InvokeFunction` on it can run it. The build copies this file to the zip's root.
@@ -20,9 +21,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
+EVENT_ACTIONS = {"list", "dead", "retry", "replay"}
+
+
+def _events(event: dict[str, Any]) -> list[str]:
+    args = [str(a) for a in (event.get("args") or ["list"])]
+    if args[0] not in EVENT_ACTIONS:
+        raise ValueError(f"events takes one of {sorted(EVENT_ACTIONS)}, not {args[0]!r}")
+    return ["events", *args]
+
+
 ALLOWED = {
     "migrate": lambda event: ["migrate", "--revision", str(event.get("revision") or "head")],
     "verify-ledger": lambda event: ["verify-ledger"],
+    "events": _events,
 }
 MAX_OUTPUT = 8000
 
@@ -32,7 +44,10 @@ def run(event: dict[str, Any] | None, context: Any) -> dict[str, Any]:
     command = str(event.get("command") or "migrate")
     if command not in ALLOWED:
         return {"ok": False, "error": f"unknown command {command!r}; allowed: {sorted(ALLOWED)}"}
-    argv = [sys.executable, "-m", "app", *ALLOWED[command](event)]
+    try:
+        argv = [sys.executable, "-m", "app", *ALLOWED[command](event)]
+    except ValueError as refused:
+        return {"ok": False, "error": str(refused)}
     remaining = context.get_remaining_time_in_millis() / 1000 if context is not None else 300.0
     try:
         result = subprocess.run(

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import io
 import json
+from typing import Any
 
 import httpx
+import pytest
 import respx
 
 from app.discord.api import DiscordApi
@@ -72,6 +74,31 @@ async def test_registers_globally_with_one_put() -> None:
         assert json.loads(route.calls.last.request.content) == command_definitions()
     assert code == 0
     assert out.getvalue().startswith(f"Registered {len(COMMANDS)} commands globally\n")
+
+
+def test_the_cli_registers_through_discord_api_base_url(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    from app.cli import main
+    from app.settings import get_settings
+
+    proxy = "http://rest-proxy.internal:8080/api/v10"
+    for name, value in {
+        "DISCORD_API_BASE_URL": proxy,
+        "DISCORD_BOT_TOKEN": TOKEN,
+        "DISCORD_APPLICATION_ID": APP_ID,
+        "DATABASE_URL": "sqlite:///unused.sqlite3",
+        "LOG_LEVEL": "WARNING",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr("app.logging.configure_logging", lambda *args, **kwargs: None)  # keep pytest's handlers
+    get_settings.cache_clear()
+    try:
+        with respx.mock(assert_all_called=False) as mock:
+            route = mock.put(f"{proxy}/applications/{APP_ID}/commands").mock(side_effect=_echo)
+            assert main(["register-commands"]) == 0
+            assert route.call_count == 1 and mock.calls.call_count == 1
+    finally:
+        get_settings.cache_clear()
+    assert "Registered" in capsys.readouterr().out
 
 
 async def test_registers_in_a_guild() -> None:

@@ -327,11 +327,11 @@ class FakeMessages(_Repository):
     async def learned(self, market_id: int, message_id: int) -> None:
         self.books.messages[market_id].message_id = message_id
 
-    async def fell_behind(self, market_id: int, now: datetime) -> None:
+    async def fell_behind(self, market_id: int, since: datetime, changes: int = 1) -> None:
         found = self.books.messages.get(market_id)
         if found is not None and not found.gone:
-            found.changes += 1
-            found.stale_since = found.stale_since or now
+            found.changes += changes
+            found.stale_since = found.stale_since or since
 
     async def due(self, before: datetime, now: datetime, limit: int) -> list[MarketMessage]:
         due = [

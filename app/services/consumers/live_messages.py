@@ -1,7 +1,9 @@
 """Live market messages: each market's public message follows its state.
 
 When a market is created its message's id is learned (through the creating interaction's token); every change
-of the market after that marks the message behind. The worker's tick redraws messages that are behind from
+of the market after that marks the message behind (counted as the events arrive, and written once per batch
+when the worker flushes its consumers: a hot market's two hundred trades cost one update, not two hundred).
+The worker's tick redraws messages that are behind from
 the market as it is then (the latest state only), at most once per message every `interval`, however many
 trades arrived: two hundred trades in ten seconds make a handful of edits, the last one with the final prices.
 """
@@ -23,6 +25,7 @@ logger = logging.getLogger("hunch.live")
 
 CHANGES = frozenset({"trade.executed", "market.closed", "market.resolved", "market.cancelled"})
 EDITS_PER_TICK = 25
+RECHECK = timedelta(seconds=5)  # look at every message this often even when this process changed nothing
 FAILED_EDIT_HOLD = timedelta(minutes=5)
 
 
@@ -38,18 +41,32 @@ class LiveMessages:
         self._board = board
         self._interval = interval
         self._clock = clock
+        self._behind: dict[int, tuple[datetime, int]] = {}  # market id -> (first change, changes) in this batch
+        self._marked = True  # a message may have fallen behind since the last look
+        self._next_due: datetime | None = None
+        self._looked_at: datetime | None = None
 
     async def __call__(self, event: StoredEvent) -> None:
         if event.type == "market.created":
             await self._learn_message_id(event)
-        else:
-            market_id, at = event.aggregate_id, event.occurred_at
+            return
+        since, changes = self._behind.get(event.aggregate_id, (event.occurred_at, 0))
+        self._behind[event.aggregate_id] = (min(since, event.occurred_at), changes + 1)
 
-            async def behind(uow: UnitOfWork) -> None:
-                await uow.messages.fell_behind(market_id, at)
-                await uow.commit()
+    async def flush(self) -> None:
+        """Write what the batch's events changed, in one transaction (the worker calls it before it records the
+        batch delivered: if this fails, the events are delivered again)."""
+        behind, self._behind = self._behind, {}
+        if not behind:
+            return
 
-            await self._transactions.run(behind)
+        async def mark(uow: UnitOfWork) -> None:
+            for market_id, (since, changes) in sorted(behind.items()):
+                await uow.messages.fell_behind(market_id, since, changes)
+            await uow.commit()
+
+        await self._transactions.run(mark)
+        self._marked = True
 
     async def _learn_message_id(self, event: StoredEvent) -> None:
         async def find(uow: UnitOfWork) -> tuple[MarketMessage | None, Followup | None]:
@@ -79,7 +96,17 @@ class LiveMessages:
         await self._transactions.run(learned)
 
     async def tick(self, now: datetime) -> datetime | None:
-        """Redraw the messages that are behind and due; when the next one is due."""
+        """Redraw the messages that are behind and due; when the next one is due. Between batches of a busy
+        market this only asks the database when something was marked or came due (or every `RECHECK`, for
+        what other processes marked)."""
+        fresh = self._looked_at is not None and now < self._looked_at + RECHECK
+        if not self._marked and fresh and (self._next_due is None or now < self._next_due):
+            return self._next_due
+        self._marked, self._looked_at = False, now
+        self._next_due = await self._redraw_due(now)
+        return self._next_due
+
+    async def _redraw_due(self, now: datetime) -> datetime | None:
 
         async def due(uow: UnitOfWork) -> list[tuple[MarketMessage, Followup | None]]:
             found = await uow.messages.due(now - self._interval, now, EDITS_PER_TICK)

@@ -36,6 +36,9 @@ class Notifications:
         self._board = board
         self._clock = clock
 
+    async def flush(self) -> None:
+        return None  # it writes as it goes
+
     async def __call__(self, event: StoredEvent) -> None:
         payload = event.current_payload()
         number = int(payload["number"])
