@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from app.domain import limits, lmsr
 from app.domain.actor import Actor, system_actor
@@ -87,11 +88,17 @@ async def close_market(uow: UnitOfWork, actor: Actor, number: int) -> MarketView
     require_may_settle(actor, market, guild.resolver_role_id)
     if market.status is not MarketStatus.OPEN:
         raise Conflict(f"Market #{number} is already closed.")
-    closed = await uow.markets.set_status(market, MarketStatus.CLOSED, uow.now)
-    uow.ledger.audit(actor, AuditAction.MARKET_CLOSE, market_id=market.id, number=number)
-    uow.events.record(actor, MarketClosed(market.id, number=number, expired=False))
+    closed = await stop_trading(uow, actor, market)
     await uow.flush()
     return market_view(closed, guild.currency_name)
+
+
+async def stop_trading(uow: UnitOfWork, actor: Actor, market: Market, **audit: Any) -> Market:
+    """Close an open market (locked by the caller), audited and told as `MarketClosed`."""
+    closed = await uow.markets.set_status(market, MarketStatus.CLOSED, uow.now)
+    uow.ledger.audit(actor, AuditAction.MARKET_CLOSE, market_id=market.id, number=market.number, **audit)
+    uow.events.record(actor, MarketClosed(market.id, number=market.number, expired=False))
+    return closed
 
 
 CLOSING_SOON = timedelta(hours=1)

@@ -14,12 +14,12 @@ from app.domain import lmsr
 from app.domain.actor import Actor
 from app.domain.audit import AuditAction
 from app.domain.errors import ValidationError
-from app.domain.events import MarketCancelled, MarketClosed, MarketResolved, SettlementRequested
+from app.domain.events import MarketCancelled, MarketResolved, SettlementRequested
 from app.domain.guild import GuildSettings
 from app.domain.inputs import match_outcome, parse_weights
 from app.domain.ledger import Transfer, TransferReason
 from app.domain.market import Market, MarketStatus, Resolution, require_may_settle
-from app.services.markets import find_market
+from app.services.markets import find_market, stop_trading
 from app.services.ports import UnitOfWork, Work
 from app.services.results import TOP_PAYOUTS, Payout, Settlement, SettlementDeferred, market_view
 from app.services.rows import Followup, Holding
@@ -147,9 +147,7 @@ async def request_settlement(
     elif kind is SettlementKind.RESOLVE_WEIGHTED:
         parse_weights(argument, market.outcomes)
     if market.status is MarketStatus.OPEN:
-        await uow.markets.set_status(market, MarketStatus.CLOSED, uow.now)
-        uow.ledger.audit(actor, AuditAction.MARKET_CLOSE, market_id=market.id, number=number, settling=kind.value)
-        uow.events.record(actor, MarketClosed(market.id, number=number, expired=False))
+        await stop_trading(uow, actor, market, settling=kind.value)
     await uow.messages.keep(followup)
     uow.events.record(
         actor,
