@@ -1,9 +1,9 @@
 """SQL-backed sliding-window limiter: one row per recorded hit in ``rate_limit_hits``.
 
-Postgres: each ``hit`` is one short READ COMMITTED transaction that first takes
-``pg_advisory_xact_lock(<class id>, hashtext(key))``, so concurrent hits on the same key from any
-number of processes are serialised (the lock is released at commit/rollback, which also makes it
-safe behind PgBouncer / RDS Proxy in transaction mode).
+Postgres: a ``hit`` is one statement, ``SELECT hunch_rate_limit_hit(...)`` in autocommit (the function is in
+migration 0005): it locks each key's counter row in ``rate_limit_keys`` for the length of that statement only,
+drops the key's expired hits, and records the hit on every key or on none. Nothing is held across round
+trips, so the trades of a busy server do not queue on its key; safe behind PgBouncer / RDS Proxy.
 
 SQLite: the transaction's first statement is a DELETE, which takes SQLite's write lock before the
 count is read, so writers are serialised (other connections wait out the busy timeout).
@@ -20,19 +20,17 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-from sqlalchemy import Integer, Table, delete, func, insert, literal, select
+from sqlalchemy import Table, delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from app.ratelimit.base import ALLOWED, Decision, Limit, latest, now_ms, refused
-from models.tables import rate_limit_hits
+from app.ratelimit.base import ALLOWED, Decision, Limit, from_ms, latest, now_ms, refused
+from models.tables import rate_limit_hits, rate_limit_keys
 
 logger = logging.getLogger(__name__)
 
-# First key of the two-int4 advisory lock: keeps these locks apart from other advisory-lock users
-# (the single-bigint and two-int4 lock spaces never overlap in Postgres). b"HnRL" as an int.
-ADVISORY_LOCK_CLASS = 0x486E524C
-
 _PURGE_BATCH = 1000
+_HIT = text("SELECT hunch_rate_limit_hit(:keys, :windows, :limits, :at)")
+_PURGE = text("SELECT hunch_rate_limit_purge(:now, :batch)")
 
 
 async def create_table(engine: AsyncEngine, table: Table = rate_limit_hits) -> None:
@@ -79,15 +77,38 @@ class SqlRateLimiter:
 
     async def hit_all(self, checks: Sequence[tuple[str, Limit]], *, now: datetime | None = None) -> Decision:
         at = now_ms(now)
+        if self.engine.dialect.name == "postgresql":
+            decision = await self._hit_postgres(checks, at)
+        else:
+            decision = await self._hit_sqlite(checks, at)
+        if self._purge_probability > 0 and random.random() < self._purge_probability:
+            try:
+                await self.purge_expired(now=now)
+            except Exception:  # housekeeping must never fail the hit it rode along with
+                logger.warning("rate-limit purge failed", exc_info=True)
+        return decision
+
+    async def _hit_postgres(self, checks: Sequence[tuple[str, Limit]], at: int) -> Decision:
+        ordered = sorted(checks, key=lambda check: check[0])  # one lock order for every caller
+        async with self.engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            retry_at = await conn.scalar(
+                _HIT,
+                {
+                    "keys": [key for key, _ in ordered],
+                    "windows": [limit.window_ms for _, limit in ordered],
+                    "limits": [limit.hits for _, limit in ordered],
+                    "at": at,
+                },
+            )
+        return ALLOWED if retry_at is None else Decision(allowed=False, retry_at=from_ms(int(retry_at)))
+
+    async def _hit_sqlite(self, checks: Sequence[tuple[str, Limit]], at: int) -> Decision:
         t = self._table
         async with self._transaction() as conn:
             refusals = []
             # Keys locked in one order, so two callers with overlapping keys cannot deadlock.
             for key, limit in sorted(checks, key=lambda check: check[0]):
-                if conn.dialect.name == "postgresql":
-                    await conn.execute(
-                        select(func.pg_advisory_xact_lock(literal(ADVISORY_LOCK_CLASS, Integer()), func.hashtext(key)))
-                    )
                 # On SQLite this DELETE is also what takes the write lock, before anything is read.
                 await conn.execute(delete(t).where(t.c.key == key, t.c.hit_at_ms <= at - limit.window_ms))
                 stamps = (
@@ -98,20 +119,15 @@ class SqlRateLimiter:
                 if len(stamps) >= limit.hits:
                     refusals.append(refused(stamps[len(stamps) - limit.hits], limit))
             if refusals:
-                decision = latest(refusals)
-            else:
-                for key, limit in checks:
-                    await conn.execute(insert(t).values(key=key, hit_at_ms=at, expires_at_ms=at + limit.window_ms))
-                decision = ALLOWED
-        if self._purge_probability > 0 and random.random() < self._purge_probability:
-            try:
-                await self.purge_expired(now=now)
-            except Exception:  # housekeeping must never fail the hit it rode along with
-                logger.warning("rate-limit purge failed", exc_info=True)
-        return decision
+                return latest(refusals)
+            for key, limit in checks:
+                await conn.execute(insert(t).values(key=key, hit_at_ms=at, expires_at_ms=at + limit.window_ms))
+            return ALLOWED
 
     async def reset(self, key: str) -> None:
         async with self._transaction() as conn:
+            if conn.dialect.name == "postgresql":  # the counter row first: it is the key's lock
+                await conn.execute(delete(rate_limit_keys).where(rate_limit_keys.c.key == key))
             await conn.execute(delete(self._table).where(self._table.c.key == key))
 
     async def purge_expired(self, *, now: datetime | None = None, batch: int = _PURGE_BATCH) -> int:
@@ -119,10 +135,10 @@ class SqlRateLimiter:
         with; returns how many. On Postgres rows a concurrent ``hit`` has locked are skipped, so a
         purge never waits on a hit and cannot deadlock with one."""
         t = self._table
-        doomed = select(t.c.id).where(t.c.expires_at_ms <= now_ms(now)).limit(batch)
         async with self._transaction() as conn:
             if conn.dialect.name == "postgresql":
-                doomed = doomed.with_for_update(skip_locked=True)
+                return int(await conn.scalar(_PURGE, {"now": now_ms(now), "batch": batch}) or 0)
+            doomed = select(t.c.id).where(t.c.expires_at_ms <= now_ms(now)).limit(batch)
             result = await conn.execute(delete(t).where(t.c.id.in_(doomed.scalar_subquery())))
         return int(result.rowcount)
 
@@ -131,9 +147,8 @@ class SqlRateLimiter:
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncConnection]:
-        """A connection in a transaction; READ COMMITTED on Postgres, so statements after the advisory
-        lock see the rows committed by the previous holder whatever the engine's default isolation
-        level is (under REPEATABLE READ the snapshot would predate the lock)."""
+        """A connection in a transaction; READ COMMITTED on Postgres, so each statement sees the rows committed
+        before it whatever the engine's default isolation level is."""
         async with self.engine.connect() as conn:
             if conn.dialect.name == "postgresql":
                 await conn.execution_options(isolation_level="READ COMMITTED")

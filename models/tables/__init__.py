@@ -6,7 +6,14 @@ from models.tables.events import Event, EventStream, event_streams, events
 from models.tables.ledger import Account, Guild, Transfer, accounts, guilds, transfers
 from models.tables.markets import Market, Position, Trade, markets, positions, trades
 from models.tables.messages import Followup, MarketMessage, followups, market_messages
-from models.tables.requests import AuditEvent, InteractionRecord, audit_events, interaction_records, rate_limit_hits
+from models.tables.requests import (
+    AuditEvent,
+    InteractionRecord,
+    audit_events,
+    interaction_records,
+    rate_limit_hits,
+    rate_limit_keys,
+)
 
 __all__ = [
     "Account",
@@ -33,6 +40,7 @@ __all__ = [
     "metadata",
     "positions",
     "rate_limit_hits",
+    "rate_limit_keys",
     "trades",
     "transfers",
 ]

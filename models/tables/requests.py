@@ -55,3 +55,12 @@ rate_limit_hits = sa.Table(
     sa.Index("ix_rate_limit_hits_key_hit_at_ms", "key", "hit_at_ms"),
     sa.Index("ix_rate_limit_hits_expires_at_ms", "expires_at_ms"),
 )
+
+# Postgres: how many rows each key has in `rate_limit_hits`, kept by the limiter's functions (migration 0005),
+# so a hit counts in O(1) and the key's row is the one lock a hit takes, for one statement.
+rate_limit_keys = sa.Table(
+    "rate_limit_keys",
+    metadata,
+    sa.Column("key", sa.Text(), primary_key=True),
+    sa.Column("live", sa.Integer(), nullable=False),
+)

@@ -75,16 +75,17 @@ async def _sql_backend(
 
     def new_engine() -> Any:
         kwargs: dict[str, Any] = {"pool_size": 3, "max_overflow": 0} if name.startswith("postgres") else {}
+        if schema is not None:  # the migrated schema: its tables and the limiter's functions
+            kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
         engine = create_async_engine(url, **kwargs, **engine_options)
         raw_engines.append(engine)
-        if schema is not None:
-            return engine.execution_options(schema_translate_map={None: schema})
         return engine
 
     backend = Backend(name, lambda: _ready(SqlRateLimiter(new_engine(), purge_probability=0)))
     first = new_engine()
     backend.engines.append(first)
-    await create_table(first)
+    if schema is None:
+        await create_table(first)
 
     async def close() -> None:
         for engine in raw_engines:
@@ -137,13 +138,16 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         from sqlalchemy import text
         from sqlalchemy.ext.asyncio import create_async_engine
 
+        from app.persistence.migrations import upgrade_connection
+
         schema = f"rl_test_{uuid.uuid4().hex[:16]}"
         admin = create_async_engine(PG_URL)
         async with admin.begin() as conn:
             await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            await conn.execute(text(f'SET search_path TO "{schema}"'))
+            await conn.run_sync(upgrade_connection)
         try:
-            # An engine whose default isolation is REPEATABLE READ must still be exact: the limiter
-            # forces READ COMMITTED so reads after the advisory lock see the previous holder's rows.
+            # An engine whose default isolation is REPEATABLE READ must still be exact.
             options = {"isolation_level": "REPEATABLE READ"} if name == "postgres-repeatable-read" else {}
             sql_backend, close = await _sql_backend(name, PG_URL, schema, **options)
             try:

@@ -18,7 +18,7 @@ class TestSqlRateLimiter(RateLimiterContract, SharedStoreContract):
 
 @only("postgres-repeatable-read")
 class TestSqlRateLimiterOnARepeatableReadEngine:
-    """The limiter forces READ COMMITTED, so reads after the advisory lock see the previous holder's rows."""
+    """Each hit is one autocommitted statement, exact whatever the engine's default isolation."""
 
     test_concurrent_hits_at_one_instant_admit_exactly_the_limit = (
         RateLimiterContract.test_concurrent_hits_at_one_instant_admit_exactly_the_limit
