@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from app.domain.events import StoredEvent
 from app.logging import log_fields
-from app.services.delivery import Consumer, Delivery, Postpone
+from app.services.delivery import Attempt, Batch, Consumer, Delivery, Postpone
 from app.services.ports import Transactions, UnitOfWork
 
 logger = logging.getLogger("hunch.worker")
@@ -64,24 +63,24 @@ class Worker:
         """One batch; how many events were delivered."""
         now = self.clock()
 
-        async def claim(uow: UnitOfWork) -> list[Delivery]:
-            claimed = await uow.queue.claim(now, now + self.settings.lease, self.settings.streams)
+        async def claim(uow: UnitOfWork) -> Batch:
+            batch = await uow.queue.claim(now, now + self.settings.lease, self.settings.streams)
             await uow.commit()
-            return claimed
+            return batch
 
-        claimed = await self.transactions.run(claim)
-        if not claimed:
+        batch = await self.transactions.run(claim)
+        if not batch.streams and not batch.deliveries:
             return 0
-        streams: dict[tuple[str, int], list[Delivery]] = {}
-        for delivery in claimed:
-            streams.setdefault((delivery.event.aggregate_type, delivery.event.aggregate_id), []).append(delivery)
+        runs: dict[object, list[Delivery]] = {}
+        for delivery in batch.deliveries:  # a stream's events one after another; re-driven ones each alone
+            runs.setdefault(delivery.event.id if delivery.redrive else delivery.stream, []).append(delivery)
         gate = asyncio.Semaphore(self.settings.concurrency)
 
-        async def bounded(stream: list[Delivery]) -> list[str]:
+        async def bounded(run: list[Delivery]) -> list[Attempt]:
             async with gate:
-                return await self._deliver(stream)
+                return await self._deliver(run)
 
-        delivered = [i for ids in await asyncio.gather(*map(bounded, streams.values())) for i in ids]
+        attempts = [a for tried in await asyncio.gather(*map(bounded, runs.values())) for a in tried]
         try:
             for consumer in self.consumers:
                 await consumer.flush()
@@ -90,15 +89,17 @@ class Worker:
             return 0
 
         async def record(uow: UnitOfWork) -> None:
-            await uow.queue.delivered(delivered, self.clock())
+            await uow.queue.record(batch, attempts, self.clock())
             await uow.commit()
 
         await self.transactions.run(record)
-        return len(delivered)
+        return sum(1 for a in attempts if a.delivered)
 
-    async def _deliver(self, stream: list[Delivery]) -> list[str]:
-        delivered: list[str] = []
-        for place, delivery in enumerate(stream):
+    async def _deliver(self, run: list[Delivery]) -> list[Attempt]:
+        """Deliver a stream's events in order, stopping at the first that fails or waits (a dead one is set
+        aside and the stream goes on)."""
+        tried: list[Attempt] = []
+        for delivery in run:
             event = delivery.event
             try:
                 for consumer in self.consumers:
@@ -106,13 +107,13 @@ class Worker:
                         await consumer(event)
             except Postpone as wait:
                 log_fields(logger, logging.INFO, "event postponed", event_id=event.id, reason=wait.reason)
-                await self._queue(_postpone(event, wait.until))
-                await self._release(stream, place)
-                return delivered
+                tried.append(Attempt(delivery, retry_at=wait.until))
+                return tried
             except Exception as error:
                 attempts = delivery.attempts + 1
                 dead = attempts >= self.settings.max_attempts
                 retry_at = None if dead else self.clock() + timedelta(seconds=self.retry_delay(attempts))
+                described = f"{type(error).__name__}: {error}"
                 log_fields(
                     logger,
                     logging.ERROR if dead else logging.WARNING,
@@ -120,26 +121,14 @@ class Worker:
                     event_id=event.id,
                     type=event.type,
                     attempts=attempts,
-                    error=f"{type(error).__name__}: {error}",
+                    error=described,
                 )
-                await self._queue(_failed(event, f"{type(error).__name__}: {error}", retry_at))
-                if not dead:  # the rest of the stream waits behind this event
-                    await self._release(stream, place)
-                    return delivered
+                tried.append(Attempt(delivery, error=described, retry_at=retry_at))
+                if not dead:
+                    return tried
             else:
-                delivered.append(event.id)
-        return delivered
-
-    async def _release(self, stream: list[Delivery], place: int) -> None:
-        if place + 1 < len(stream):
-            await self._queue(_release(stream[place].event))
-
-    async def _queue(self, work: Callable[[UnitOfWork], Awaitable[None]]) -> None:
-        async def run(uow: UnitOfWork) -> None:
-            await work(uow)
-            await uow.commit()
-
-        await self.transactions.run(run)
+                tried.append(Attempt(delivery))
+        return tried
 
     async def tick(self) -> datetime | None:
         next_due: datetime | None = None
@@ -215,24 +204,3 @@ class Worker:
 async def _wake_on(stop: asyncio.Event, wake: asyncio.Event) -> None:
     await stop.wait()
     wake.set()
-
-
-def _postpone(event: StoredEvent, until: datetime) -> Callable[[UnitOfWork], Awaitable[None]]:
-    async def work(uow: UnitOfWork) -> None:
-        await uow.queue.postpone(event, until)
-
-    return work
-
-
-def _failed(event: StoredEvent, error: str, retry_at: datetime | None) -> Callable[[UnitOfWork], Awaitable[None]]:
-    async def work(uow: UnitOfWork) -> None:
-        await uow.queue.failed(event, error, retry_at)
-
-    return work
-
-
-def _release(event: StoredEvent) -> Callable[[UnitOfWork], Awaitable[None]]:
-    async def work(uow: UnitOfWork) -> None:
-        await uow.queue.release(event)
-
-    return work

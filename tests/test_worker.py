@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from app.domain.actor import Actor
 from app.domain.events import StoredEvent
@@ -19,6 +20,7 @@ from app.services.markets import CreateMarket
 from app.services.trading_desk import TradingDesk
 from app.services.use_cases import UseCases
 from app.worker import Worker, WorkerSettings
+from models.tables import events
 
 GUILD = 900000000000000001
 _ids = iter(range(1_700_000_000_000_000_000, 1_800_000_000_000_000_000))
@@ -311,3 +313,36 @@ async def test_a_batch_of_changes_marks_a_market_message_behind_in_one_write(dat
 
     found = await transactions.run(message)
     assert found is not None and (found.message_id, found.changes) == (4242, 30)
+
+
+async def test_events_written_while_the_worker_marks_streams_done_are_never_stranded(pg_database: Database) -> None:
+    await _activity(pg_database, markets=2, trades=0)
+    transactions = Transactions(pg_database)
+    use_cases = UseCases(transactions, TradingDesk(transactions), _no_throttle)
+    consumer = Recorder()
+    worker = Worker(Transactions(pg_database), [consumer], lambda: datetime.now(UTC))  # real time: writers use it
+    writing = True
+
+    async def write(member: int) -> None:
+        for n in range(25):
+            await use_cases.buy(Actor(GUILD, member, interaction_id=next(_ids)), 1 + n % 2, n % 2, 1)
+
+    async def deliver() -> None:
+        while writing:
+            await worker.run_once()
+            await asyncio.sleep(0)
+
+    delivering = asyncio.create_task(deliver())
+    await asyncio.gather(*(write(100 + m) for m in range(4)))
+    writing = False
+    await delivering
+    await worker.drain()
+
+    async def log(uow: UnitOfWork) -> set[tuple[str, int, int]]:
+        query = sa.select(events.c.aggregate_type, events.c.aggregate_id, events.c.sequence)
+        return {tuple(row) for row in await uow.conn.execute(query)}  # type: ignore[misc]
+
+    written = await transactions.run(log)
+    seen = {(e.aggregate_type.value, e.aggregate_id, e.sequence) for e in consumer.seen}
+    assert {w for w in written if w[0] == "market"} <= seen
+    assert await _status(pg_database) == {"pending": 0, "dead": 0}

@@ -3,7 +3,8 @@
 However many events a unit of work stages (a batch of 64 trades stages 64), they go as one statement on
 Postgres: it takes the next numbers of each aggregate's stream (`event_streams`, locked in one order) and
 inserts the events, numbered, then notifies the worker (`LISTEN hunch_events`) when the transaction commits.
-SQLite, which runs one writer at a time, numbers them with two executemanys.
+SQLite, which runs one writer at a time, numbers them with three executemanys. Each stream written to is marked
+as waiting for the worker (`event_pending`), unless it already was.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.domain.actor import Actor
-from app.domain.events import DomainEvent, EventStatus
+from app.domain.events import DomainEvent
 from app.persistence.session import Session
 from app.persistence.writes import Write
-from models.tables import event_streams, events
+from models.tables import event_pending, event_streams, events
 
 CHANNEL = "hunch_events"
 _p = sa.bindparam
@@ -83,7 +84,7 @@ class SqlEventLog:
                 "ev_now": now,
             }
             return [Write(_numbered_insert(), params)]
-        bumps = [{"st_type": t, "st_id": i, "st_n": n} for (t, i), n in sorted(counts.items())]
+        bumps = [{"st_type": t, "st_id": i, "st_n": n, "st_now": now} for (t, i), n in sorted(counts.items())]
         rows = [
             {
                 "ev_id": item.id,
@@ -100,8 +101,8 @@ class SqlEventLog:
             }
             for item, ordinal in zip(staged, ordinals, strict=True)
         ]
-        bump, insert = _row_statements()
-        return [Write(bump, bumps, many=True), Write(insert, rows, many=True)]
+        bump, insert, waiting = _row_statements()
+        return [Write(bump, bumps, many=True), Write(insert, rows, many=True), Write(waiting, bumps, many=True)]
 
 
 _COLUMNS = (
@@ -116,9 +117,6 @@ _COLUMNS = (
     "actor_id",
     "interaction_id",
     "payload",
-    "status",
-    "attempts",
-    "next_attempt_at",
 )
 
 
@@ -179,9 +177,6 @@ def _numbered_insert() -> Any:
         incoming.c.actor_id,
         incoming.c.interaction_id,
         sa.cast(incoming.c.payload, sa.JSON),
-        sa.literal(EventStatus.PENDING.value),
-        sa.literal(0),
-        now,
     ).select_from(
         incoming.join(bumped, same).join(
             counts,
@@ -190,12 +185,30 @@ def _numbered_insert() -> Any:
             ),
         )
     )
+    # The stream waits for the worker (if it was not already waiting: then this writes nothing). Read from the
+    # bumped streams, so it runs after the stream rows are locked: a worker marking a stream done holds that
+    # lock too, and either sees these events or finds the stream waiting again.
+    waiting = (
+        postgresql.insert(event_pending)
+        .from_select(
+            ["aggregate_type", "aggregate_id", "next_attempt_at", "attempts"],
+            sa.select(bumped.c.aggregate_type, bumped.c.aggregate_id, now, sa.literal(0)),
+        )
+        .on_conflict_do_nothing(index_elements=[event_pending.c.aggregate_type, event_pending.c.aggregate_id])
+        .returning(sa.literal(1))
+        .cte("event_waiting")
+    )
     # The notification is sent when the transaction commits, and never when it rolls back.
-    return postgresql.insert(events).from_select(list(_COLUMNS), numbered).returning(sa.func.pg_notify(CHANNEL, ""))
+    return (
+        postgresql.insert(events)
+        .from_select(list(_COLUMNS), numbered)
+        .returning(sa.func.pg_notify(CHANNEL, ""))
+        .add_cte(waiting)
+    )
 
 
 @cache
-def _row_statements() -> tuple[Any, Any]:
+def _row_statements() -> tuple[Any, Any, Any]:
     from sqlalchemy.dialects import sqlite
 
     upsert = sqlite.insert(event_streams).values(
@@ -222,8 +235,10 @@ def _row_statements() -> tuple[Any, Any]:
         actor_id=_p("ev_actor"),
         interaction_id=_p("ev_interaction"),
         payload=_p("ev_payload", type_=events.c.payload.type),
-        status=EventStatus.PENDING.value,
-        attempts=0,
-        next_attempt_at=_p("ev_now"),
     )
-    return bump, insert
+    waiting = (
+        sqlite.insert(event_pending)
+        .values(aggregate_type=_p("st_type"), aggregate_id=_p("st_id"), next_attempt_at=_p("st_now"), attempts=0)
+        .on_conflict_do_nothing(index_elements=[event_pending.c.aggregate_type, event_pending.c.aggregate_id])
+    )
+    return bump, insert, waiting

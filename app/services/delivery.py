@@ -30,10 +30,38 @@ class Postpone(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """A leased event, and how many times delivering it failed before."""
+    """A leased event, and how many times delivering it failed before. A re-driven dead event (an operator
+    asked) is delivered on its own, outside its stream's order."""
 
     event: StoredEvent
     attempts: int
+    redrive: bool = False
+
+    @property
+    def stream(self) -> tuple[AggregateType, int]:
+        return (self.event.aggregate_type, self.event.aggregate_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """What a worker leased: whole streams (with their undelivered events, in order) and re-driven dead events."""
+
+    streams: tuple[tuple[AggregateType, int], ...]
+    deliveries: tuple[Delivery, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """What became of one delivery: delivered (no `error`, no `retry_at`), postponed (no `error`, `retry_at`),
+    failed to be tried again at `retry_at`, or dead (an `error`, no `retry_at`)."""
+
+    delivery: Delivery
+    error: str | None = None
+    retry_at: datetime | None = None
+
+    @property
+    def delivered(self) -> bool:
+        return self.error is None and self.retry_at is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,22 +83,16 @@ class Backlog:
 
 
 class EventQueue(Protocol):
-    """The event log seen as work: every pending event is someone's until it is delivered."""
+    """The event log seen as work: each stream is delivered in order, from where its delivery stands."""
 
-    async def claim(self, now: datetime, lease_until: datetime, streams: int) -> list[Delivery]:
-        """Lease the pending events of up to `streams` streams whose first pending event is due and not leased;
-        in order within each stream."""
+    async def claim(self, now: datetime, lease_until: datetime, streams: int) -> Batch:
+        """Lease up to `streams` streams whose head is due and not leased, and the dead events re-driven and due;
+        their undelivered events, in order within each stream."""
 
-    async def delivered(self, event_ids: Sequence[str], now: datetime) -> None: ...
-
-    async def failed(self, event: StoredEvent, error: str, retry_at: datetime | None) -> None:
-        """Count a failed attempt, to retry at `retry_at` (`None`: give up, the event is dead)."""
-
-    async def postpone(self, event: StoredEvent, until: datetime) -> None:
-        """Try the event again at `until`, counting no attempt."""
-
-    async def release(self, event: StoredEvent) -> None:
-        """Give up the lease on the event's stream: what is left of it waits for the next claim."""
+    async def record(self, batch: Batch, attempts: Sequence[Attempt], now: datetime) -> None:
+        """What became of a batch: each stream moves on past what was delivered (and past its head if that
+        died), waits for its head's retry, or is done; every lease is given up. `attempts` are what was tried
+        (a stream stops at its first failure or postponement)."""
 
     async def backlog(self) -> Backlog: ...
 

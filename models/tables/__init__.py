@@ -2,7 +2,16 @@
 (servers, members, channels, interactions) are BIGINT."""
 
 from models.tables.columns import metadata
-from models.tables.events import Event, EventStream, event_streams, events
+from models.tables.events import (
+    Event,
+    EventDead,
+    EventPending,
+    EventStream,
+    event_dead,
+    event_pending,
+    event_streams,
+    events,
+)
 from models.tables.ledger import Account, Guild, Transfer, accounts, guilds, transfers
 from models.tables.markets import Market, Position, Trade, markets, positions, trades
 from models.tables.messages import Followup, MarketMessage, followups, market_messages
@@ -19,6 +28,8 @@ __all__ = [
     "Account",
     "AuditEvent",
     "Event",
+    "EventDead",
+    "EventPending",
     "EventStream",
     "Followup",
     "Guild",
@@ -30,6 +41,8 @@ __all__ = [
     "Transfer",
     "accounts",
     "audit_events",
+    "event_dead",
+    "event_pending",
     "event_streams",
     "events",
     "followups",

@@ -85,9 +85,14 @@ async def test_a_resolution_of_five_thousand_holders_is_deferred_and_finished_in
         from app.persistence.unit_of_work import UnitOfWork
 
         assert isinstance(uow, UnitOfWork)
-        await uow.conn.exec_driver_sql(
-            "UPDATE events SET status = 'pending' WHERE type = 'market.settlement_requested'"
+        rewind = (  # the market's stream back to just before the request, and waiting again
+            "UPDATE event_streams SET delivered_sequence = (SELECT sequence - 1 FROM events"
+            " WHERE type = 'market.settlement_requested') WHERE aggregate_type = 'market' AND aggregate_id = $1",
+            "INSERT INTO event_pending (aggregate_type, aggregate_id, next_attempt_at, attempts)"
+            " VALUES ('market', $1, '2000-01-01T00:00:00Z', 0) ON CONFLICT DO NOTHING",
         )
+        for statement in rewind:
+            await uow.conn.exec_driver_sql(statement, (market.id,))
         await uow.commit()
 
     await hunch.transactions.run(redeliver)
