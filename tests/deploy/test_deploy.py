@@ -54,6 +54,8 @@ SLO_PAGE_WINDOWS = {
     "SloBurn30mPageAlarm": (1800, 6),
 }
 SLO_TICKET_WINDOWS = {"SloBurn1dTicketAlarm": (86400, 1), "SloBurn6hTicketAlarm": (21600, 1)}
+# hunch_interactions_total's outcomes (README, Operations).
+INTERACTION_OUTCOMES = ("ok", "user_error", "rate_limited", "error", "bad_request")
 EMF_ALARMS = {
     "InteractionLatencyP99Alarm": "hunch_interaction_duration_ms",
     "OutboxLagAlarm": "hunch_outbox_lag_seconds",
@@ -317,17 +319,22 @@ def test_slo_burn_rate_windows_are_metric_math_on_the_emf_metrics(default_packag
         metrics = {m["Id"]: m for m in properties["Metrics"]}
         assert [i for i, m in metrics.items() if m.get("ReturnData", True)] == ["burn"]
         assert metrics["burn"]["Expression"] == "IF(valid > 0, FILL(errors, 0) / valid / 0.001, 0)"
-        assert metrics["valid"]["Expression"] == "total - FILL(badrequests, 0)"
+        # Valid events are the outcomes other than bad_request, each from the ["service", "outcome"] set.
+        assert metrics["valid"]["Expression"] == (
+            "FILL(ok, 0) + FILL(usererrors, 0) + FILL(ratelimited, 0) + FILL(errors, 0)"
+        )
         outcomes = {}
-        for metric_id in ("total", "errors", "badrequests"):
+        for metric_id in ("ok", "usererrors", "ratelimited", "errors"):
             stat = metrics[metric_id]["MetricStat"]
             assert (stat["Period"], stat["Stat"]) == (period, "Sum")
             metric = stat["Metric"]
             assert (metric["Namespace"], metric["MetricName"]) == ("Hunch", "hunch_interactions_total")
             dimensions = {d["Name"]: d["Value"] for d in metric["Dimensions"]}
             assert dimensions.pop("service") == "hunch"
-            outcomes[metric_id] = dimensions.get("outcome")
-        assert outcomes == {"total": None, "errors": "error", "badrequests": "bad_request"}
+            outcomes[metric_id] = dimensions.pop("outcome")
+            assert not dimensions
+        assert outcomes == {"ok": "ok", "usererrors": "user_error", "ratelimited": "rate_limited", "errors": "error"}
+        assert set(outcomes.values()) == set(INTERACTION_OUTCOMES) - {"bad_request"}
 
 
 def test_composite_alarms_page_and_ticket_and_the_page_suppresses_the_ticket(default_package: Packaged) -> None:
