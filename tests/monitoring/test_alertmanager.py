@@ -9,6 +9,7 @@ import os
 import socket
 import stat
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -32,7 +33,11 @@ def render(tmp_path: Path, **env: str) -> tuple[subprocess.CompletedProcess[str]
     out = tmp_path / "alertmanager.yml"
     variables = {"PATH": os.environ["PATH"], "ALERTMANAGER_TEMPLATE": str(CONFIG), "ALERTMANAGER_CONFIG": str(out)}
     result = subprocess.run(
-        ["sh", str(RENDER), "true"], env={**variables, **env}, capture_output=True, text=True, timeout=30
+        ["sh", str(RENDER), sys.executable, "-c", "pass"],
+        env={**variables, **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     return result, out
 
