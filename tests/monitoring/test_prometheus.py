@@ -118,6 +118,8 @@ def test_the_slo_burn_rate_alerts_match_the_objective() -> None:
         assert f"hunch:interaction_error_ratio:rate{short_window} >" in expr, expr
         assert " and " in expr and "for" not in alert
         assert alert["labels"]["severity"] == severity
+        guard = f'sum(increase(hunch_interactions_total{{outcome="error"}}[{long_window}])) >= 5'
+        assert (guard in expr) == (severity == "page"), "a page needs 5 failures in its long window"
     for window in ("5m", "30m", "1h", "6h", "3d"):
         expr = " ".join(recorded()[f"hunch:interaction_error_ratio:rate{window}"]["expr"].split())
         assert f'hunch_interactions_total{{outcome="error"}}[{window}]' in expr
