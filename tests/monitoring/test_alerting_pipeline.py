@@ -19,8 +19,7 @@ import pytest
 import yaml
 
 from tests.monitoring.promql import MONITORING
-from tests.monitoring.test_alertmanager import free_port
-from tests.monitoring.tools import tool
+from tests.monitoring.tools import free_port, tool
 
 T = TypeVar("T")
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import stat
 import subprocess
 import sys
@@ -20,7 +19,7 @@ import pytest
 import yaml
 
 from tests.monitoring.promql import MONITORING
-from tests.monitoring.tools import check, run, tool
+from tests.monitoring.tools import check, free_port, run, tool
 
 ALERTMANAGER = MONITORING / "alertmanager"
 CONFIG = ALERTMANAGER / "alertmanager.yml"
@@ -94,13 +93,6 @@ def test_render_without_a_webhook_warns_and_keeps_email(tmp_path: Path) -> None:
 
 
 # --- inhibition, by a real Alertmanager ------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def api(base: str, path: str, body: Any = None) -> Any:

@@ -4,6 +4,7 @@ packages install them): each test that needs one skips cleanly when it is absent
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 
@@ -28,3 +29,10 @@ def check(command: list[str], cwd: Path = REPO) -> str:
     result = run(command, cwd)
     assert result.returncode == 0, f"{' '.join(command)}:\n{result.stdout}{result.stderr}"
     return result.stdout + result.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
