@@ -376,6 +376,18 @@ def test_component_alarms_on_the_emf_metrics_use_the_documented_names(default_pa
     assert alarms["InteractionLatencyP99Alarm"]["Properties"]["Threshold"] == 2500
 
 
+def test_the_readme_lists_the_alarms_that_notify(default_package: Packaged) -> None:
+    readme = (REPO / "README.md").read_text()
+    operations = readme[readme.index("## Operations") :]
+    for logical_id in ("SloPageAlarm", "SloTicketAlarm", *EMF_ALARMS):
+        resource = {
+            **default_package.resources("AWS::CloudWatch::Alarm"),
+            **default_package.resources("AWS::CloudWatch::CompositeAlarm"),
+        }[logical_id]
+        name = resource["Properties"]["AlarmName"].removeprefix("hunch-dev-")
+        assert f"| `{name}`" in operations, f"{name} is missing from the README's Lambda alarms"
+
+
 def test_every_alarm_notifies_only_the_one_topic(default_package: Packaged) -> None:
     everything = {
         **default_package.resources("AWS::CloudWatch::Alarm"),

@@ -94,6 +94,13 @@ def test_every_alert_has_a_severity_the_service_and_a_runbook_in_the_readme() ->
         assert runbook.removeprefix("README.md#") in anchors, f"{name}: no README heading for {runbook}"
 
 
+def test_the_readme_tabulates_every_alert() -> None:
+    readme = (REPO / "README.md").read_text()
+    operations = readme[readme.index("## Operations") :]
+    for name in alerts():
+        assert f"| `{name}` |" in operations, f"{name} is missing from the README's alert tables"
+
+
 def test_rules_use_only_the_documented_metrics_and_labels() -> None:
     metrics = documented_metrics()
     names = {series for metric in metrics.values() for series in metric.series_names()}
