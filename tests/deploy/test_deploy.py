@@ -27,6 +27,8 @@ from typing import Any
 
 import pytest
 
+from tests.monitoring.promql import documented_metrics
+
 pytestmark = pytest.mark.deploy
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,7 +44,24 @@ OPTIONS = (
     "--param=subnetIds=subnet-0123456789abcdef0,subnet-0fedcba9876543210",
     "--param=securityGroupIds=sg-0123456789abcdef0",
     "--param=alarmEmail=ops@example.com",
+    "--param=alarmHttpsEndpoint=https://alerts.example.com/hunch",
 )
+# The SLO's burn-rate windows on Lambda: each its own metric-math alarm (period in seconds, burn-rate factor).
+SLO_PAGE_WINDOWS = {
+    "SloBurn1hPageAlarm": (3600, 14.4),
+    "SloBurn5mPageAlarm": (300, 14.4),
+    "SloBurn6hPageAlarm": (21600, 6),
+    "SloBurn30mPageAlarm": (1800, 6),
+}
+SLO_TICKET_WINDOWS = {"SloBurn1dTicketAlarm": (86400, 1), "SloBurn6hTicketAlarm": (21600, 1)}
+# hunch_interactions_total's outcomes (README, Operations).
+INTERACTION_OUTCOMES = ("ok", "user_error", "rate_limited", "error", "bad_request")
+EMF_ALARMS = {
+    "InteractionLatencyP99Alarm": "hunch_interaction_duration_ms",
+    "OutboxLagAlarm": "hunch_outbox_lag_seconds",
+    "DeadEventsAlarm": "hunch_events_dead_total",
+    "DatabaseErrorsAlarm": "hunch_db_errors_total",
+}
 
 
 def cfn_lint_command() -> list[str]:
@@ -224,6 +243,9 @@ def test_default_template_shape(default_package: Packaged) -> None:
         "WorkerErrorsAlarm",
         "WorkerDeadLettersAlarm",
         "WorkerQueueAgeAlarm",
+        *SLO_PAGE_WINDOWS,
+        *SLO_TICKET_WINDOWS,
+        *EMF_ALARMS,
     }
     # Canary, provisioned concurrency and SnapStart are off by default.
     assert not default_package.resources("AWS::CodeDeploy::DeploymentGroup")
@@ -273,7 +295,112 @@ def test_options_template(host_package: Packaged) -> None:
     assert http["Environment"]["Variables"]["DATABASE_URL"] == "{{resolve:secretsmanager:hunch/dev/database-url}}"
     assert set(host_package.resources("AWS::CodeDeploy::DeploymentGroup")) == {"HttpLambdaFunctionDeploymentGroup"}
     assert set(host_package.resources("AWS::Lambda::Alias")) == {"HttpLambdaFunctionAliasLive"}
-    assert host_package.resources("AWS::SNS::Subscription")
+    protocols = {s["Properties"]["Protocol"] for s in host_package.resources("AWS::SNS::Subscription").values()}
+    assert protocols == {"email", "https"}
+
+
+def alarm_periods_fit_cloudwatch_limits(properties: dict[str, Any]) -> bool:
+    """A period under an hour may span at most a day of evaluation, a longer one at most seven days."""
+    periods = [m["MetricStat"]["Period"] for m in properties.get("Metrics", []) if "MetricStat" in m]
+    period = properties.get("Period") or max(periods)
+    limit = 86400 if period < 3600 else 7 * 86400
+    return bool(period % 60 == 0 and period * properties["EvaluationPeriods"] <= limit)
+
+
+def test_slo_burn_rate_windows_are_metric_math_on_the_emf_metrics(default_package: Packaged) -> None:
+    alarms = default_package.resources("AWS::CloudWatch::Alarm")
+    for logical_id, (period, factor) in {**SLO_PAGE_WINDOWS, **SLO_TICKET_WINDOWS}.items():
+        properties = alarms[logical_id]["Properties"]
+        assert (properties["Threshold"], properties["ComparisonOperator"]) == (factor, "GreaterThanThreshold")
+        assert properties["EvaluationPeriods"] == 1 and properties["TreatMissingData"] == "notBreaching"
+        assert alarm_periods_fit_cloudwatch_limits(properties), logical_id
+        # Noisy on their own: only the composite alarms notify.
+        assert not properties.get("AlarmActions") and not properties.get("OKActions"), logical_id
+        metrics = {m["Id"]: m for m in properties["Metrics"]}
+        assert [i for i, m in metrics.items() if m.get("ReturnData", True)] == ["burn"]
+        # A page's long window also needs 5 failed interactions (as the Prometheus rules do).
+        guard = " AND FILL(errors, 0) >= 5" if logical_id in {"SloBurn1hPageAlarm", "SloBurn6hPageAlarm"} else ""
+        assert metrics["burn"]["Expression"] == f"IF(valid > 0{guard}, FILL(errors, 0) / valid / 0.001, 0)"
+        # Valid events are the outcomes other than bad_request, each from the ["service", "outcome"] set.
+        assert metrics["valid"]["Expression"] == (
+            "FILL(ok, 0) + FILL(usererrors, 0) + FILL(ratelimited, 0) + FILL(errors, 0)"
+        )
+        outcomes = {}
+        for metric_id in ("ok", "usererrors", "ratelimited", "errors"):
+            stat = metrics[metric_id]["MetricStat"]
+            assert (stat["Period"], stat["Stat"]) == (period, "Sum")
+            metric = stat["Metric"]
+            assert (metric["Namespace"], metric["MetricName"]) == ("Hunch", "hunch_interactions_total")
+            dimensions = {d["Name"]: d["Value"] for d in metric["Dimensions"]}
+            assert dimensions.pop("service") == "hunch"
+            outcomes[metric_id] = dimensions.pop("outcome")
+            assert not dimensions
+        assert outcomes == {"ok": "ok", "usererrors": "user_error", "ratelimited": "rate_limited", "errors": "error"}
+        assert set(outcomes.values()) == set(INTERACTION_OUTCOMES) - {"bad_request"}
+
+
+def test_composite_alarms_page_and_ticket_and_the_page_suppresses_the_ticket(default_package: Packaged) -> None:
+    composites = default_package.resources("AWS::CloudWatch::CompositeAlarm")
+    assert set(composites) == {"SloPageAlarm", "SloTicketAlarm"}
+    page, ticket = composites["SloPageAlarm"]["Properties"], composites["SloTicketAlarm"]["Properties"]
+    page_rule, ticket_rule = page["AlarmRule"]["Fn::Sub"], ticket["AlarmRule"]["Fn::Sub"]
+    assert page_rule == (
+        '(ALARM("${SloBurn1hPageAlarm}") AND ALARM("${SloBurn5mPageAlarm}")) OR '
+        '(ALARM("${SloBurn6hPageAlarm}") AND ALARM("${SloBurn30mPageAlarm}"))'
+    )
+    assert ticket_rule == 'ALARM("${SloBurn1dTicketAlarm}") AND ALARM("${SloBurn6hTicketAlarm}")'
+    assert ticket["ActionsSuppressor"] == {"Fn::GetAtt": ["SloPageAlarm", "Arn"]}
+    assert ticket["ActionsSuppressorWaitPeriod"] > 0 and ticket["ActionsSuppressorExtensionPeriod"] > 0
+    for composite in (page, ticket):
+        assert composite["AlarmActions"] == composite["OKActions"] == [{"Ref": "AlarmTopic"}]
+
+
+def test_component_alarms_on_the_emf_metrics_use_the_documented_names(default_package: Packaged) -> None:
+    alarms = default_package.resources("AWS::CloudWatch::Alarm")
+    documented = set(documented_metrics()) | {"hunch_interaction_duration_ms"}
+    for logical_id, metric_name in EMF_ALARMS.items():
+        properties = alarms[logical_id]["Properties"]
+        assert (properties["Namespace"], properties["MetricName"]) == ("Hunch", metric_name)
+        assert properties["Dimensions"] == [{"Name": "service", "Value": "hunch"}]
+        assert alarm_periods_fit_cloudwatch_limits(properties), logical_id
+    on_emf = set()
+    for alarm in alarms.values():
+        properties = alarm["Properties"]
+        metrics = [m["MetricStat"]["Metric"] for m in properties.get("Metrics", []) if "MetricStat" in m]
+        for metric in metrics or [properties]:
+            if metric.get("Namespace") == "Hunch":
+                on_emf.add(metric["MetricName"])
+    assert on_emf == set(EMF_ALARMS.values()) | {"hunch_interactions_total"}
+    assert on_emf <= documented
+    assert alarms["InteractionLatencyP99Alarm"]["Properties"]["ExtendedStatistic"] == "p99"
+    assert alarms["InteractionLatencyP99Alarm"]["Properties"]["Threshold"] == 2500
+
+
+def test_the_readme_lists_the_alarms_that_notify(default_package: Packaged) -> None:
+    readme = (REPO / "README.md").read_text()
+    operations = readme[readme.index("## Operations") :]
+    for logical_id in ("SloPageAlarm", "SloTicketAlarm", *EMF_ALARMS):
+        resource = {
+            **default_package.resources("AWS::CloudWatch::Alarm"),
+            **default_package.resources("AWS::CloudWatch::CompositeAlarm"),
+        }[logical_id]
+        name = resource["Properties"]["AlarmName"].removeprefix("hunch-dev-")
+        assert f"| `{name}`" in operations, f"{name} is missing from the README's Lambda alarms"
+
+
+def test_every_alarm_notifies_only_the_one_topic(default_package: Packaged) -> None:
+    everything = {
+        **default_package.resources("AWS::CloudWatch::Alarm"),
+        **default_package.resources("AWS::CloudWatch::CompositeAlarm"),
+    }
+    silent = set(SLO_PAGE_WINDOWS) | set(SLO_TICKET_WINDOWS)
+    for logical_id, alarm in everything.items():
+        properties = alarm["Properties"]
+        actions = [*properties.get("AlarmActions", []), *properties.get("OKActions", [])]
+        if logical_id in silent:
+            assert actions == [], logical_id
+        else:
+            assert actions and all(action == {"Ref": "AlarmTopic"} for action in actions), logical_id
 
 
 def test_cfn_lint_generated_templates(default_package: Packaged, host_package: Packaged) -> None:
