@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from app import endpoint
+from app import endpoint, telemetry
 from app.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from app.discord.api import DiscordApi
     from app.discord.dispatch import Dispatcher
     from app.discord.router import Router
+    from app.health import Check
+    from app.observability.emf import EmfRecorder
+    from app.observability.prometheus import PrometheusRecorder
     from app.persistence.database import Database
     from app.persistence.unit_of_work import Transactions
     from app.ratelimit import RateLimiter
@@ -59,6 +62,16 @@ class Hunch:
 
     def discord_api_state(self) -> str:
         return self.discord_api.rest.breaker.state.value if self.discord_api is not None else "unused"
+
+    async def health(self) -> list[Check]:
+        from app.readiness import checks
+
+        return await checks(self.database, self.rate_limiter, self.discord_api_state(), self.clock)
+
+    async def sample_gauges(self) -> None:
+        from app.persistence.gauges import sample
+
+        await sample(self.database, self.clock)
 
     @property
     def worker(self) -> Worker:
@@ -183,9 +196,33 @@ def build_worker(hunch: Hunch) -> Worker:
     return Worker(transactions, consumers, hunch.clock, settings, tickers=[live])
 
 
-def web_app(settings: Settings | None = None, hunch: Hunch | None = None, *, worker: bool = False) -> Starlette:
+def prometheus_metrics(*, registry: Any = None) -> PrometheusRecorder:
+    """Record into prometheus-client (the container): the exporter `GET /metrics` renders."""
+    from app.observability.prometheus import PrometheusRecorder
+
+    recorder = PrometheusRecorder(registry)
+    telemetry.install(recorder, telemetry.current_tracer())
+    return recorder
+
+
+def emf_metrics() -> EmfRecorder:
+    """Record as CloudWatch Embedded Metric Format (Lambda): lines written at each `flush`."""
+    from app.observability.emf import EmfRecorder
+
+    recorder = EmfRecorder()
+    telemetry.install(recorder, telemetry.current_tracer())
+    return recorder
+
+
+def web_app(
+    settings: Settings | None = None,
+    hunch: Hunch | None = None,
+    *,
+    worker: bool = False,
+    metrics: endpoint.MetricsExport | None = None,
+) -> Starlette:
     """The HTTP app: the endpoint in front of `hunch`, or of one bootstrapped on the first request; with
-    `worker`, a worker runs beside it for as long as the app does."""
+    `worker`, a worker runs beside it for as long as the app does; with `metrics`, `GET /metrics` renders it."""
     settings = settings or get_settings()
     built: list[Hunch] = [hunch] if hunch is not None else []
 
@@ -205,7 +242,7 @@ def web_app(settings: Settings | None = None, hunch: Hunch | None = None, *, wor
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(task, timeout=10)
 
-    return endpoint.build_app(settings, connect, lifespan=with_worker if worker else None)
+    return endpoint.build_app(settings, connect, lifespan=with_worker if worker else None, metrics=metrics)
 
 
 def housekeeping(hunch: Hunch) -> Housekeeping:

@@ -1,0 +1,1 @@
+"""Exporters of Hunch's measurements: Prometheus text (the container), CloudWatch EMF (Lambda), and traces."""
