@@ -86,10 +86,14 @@ def watch(sync_engine: Any, threshold: float) -> SlowStatements:
     pool = sync_engine.pool
     if hasattr(pool, "checkedout") and hasattr(pool, "checkedin"):
 
-        def _pool_gauges(*_: Any) -> None:
+        def _checked_out(*_: Any) -> None:
             telemetry.gauge(telemetry.POOL_CONNECTIONS, pool.checkedout(), state="in_use")
             telemetry.gauge(telemetry.POOL_CONNECTIONS, pool.checkedin(), state="idle")
 
-        event.listen(pool, "checkout", _pool_gauges)
-        event.listen(pool, "checkin", _pool_gauges)
+        def _checked_in(*_: Any) -> None:  # called before the connection is back in the pool
+            telemetry.gauge(telemetry.POOL_CONNECTIONS, max(0, pool.checkedout() - 1), state="in_use")
+            telemetry.gauge(telemetry.POOL_CONNECTIONS, pool.checkedin() + 1, state="idle")
+
+        event.listen(pool, "checkout", _checked_out)
+        event.listen(pool, "checkin", _checked_in)
     return slow

@@ -110,7 +110,7 @@ async def test_no_label_holds_an_id(served: DiscordClient, alice: User) -> None:
     await served.click(alice, market.buttons[0]["custom_id"], on=market)
     samples = parse((await served.http.get("/metrics")).text)
     labels = {v for (_, pairs), _ in samples.items() for _, v in pairs}
-    assert not any(alice.id in label or label.isdigit() and len(label) > 6 for label in labels), labels
+    assert not any(alice.id in label or (label.isdigit() and len(label) > 6) for label in labels), labels
     assert value(samples, "hunch_interactions_total", type="message_component", command="buy", outcome="ok") == 1
 
 
