@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from app.health import Check
     from app.observability.emf import EmfRecorder
     from app.observability.prometheus import PrometheusRecorder
+    from app.observability.tracing import OtelTracer
     from app.persistence.database import Database
     from app.persistence.unit_of_work import Transactions
     from app.ratelimit import RateLimiter
@@ -214,12 +215,27 @@ def emf_metrics() -> EmfRecorder:
     return recorder
 
 
+def tracing() -> OtelTracer | None:
+    """Traces, when the standard `OTEL_*` variables ask for them (nothing of OpenTelemetry is imported
+    otherwise); spans from `app.telemetry.span` go to them from then on."""
+    from app.observability import wanted
+
+    if not wanted():
+        return None
+    from app.observability.tracing import start_tracing
+
+    tracer = start_tracing()
+    telemetry.install(telemetry.current_recorder(), tracer)
+    return tracer
+
+
 def web_app(
     settings: Settings | None = None,
     hunch: Hunch | None = None,
     *,
     worker: bool = False,
     metrics: endpoint.MetricsExport | None = None,
+    tracer: OtelTracer | None = None,
 ) -> Starlette:
     """The HTTP app: the endpoint in front of `hunch`, or of one bootstrapped on the first request; with
     `worker`, a worker runs beside it for as long as the app does; with `metrics`, `GET /metrics` renders it."""
@@ -242,7 +258,10 @@ def web_app(
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(task, timeout=10)
 
-    return endpoint.build_app(settings, connect, lifespan=with_worker if worker else None, metrics=metrics)
+    app = endpoint.build_app(settings, connect, lifespan=with_worker if worker else None, metrics=metrics)
+    if tracer is not None:
+        tracer.add_to(app)
+    return app
 
 
 def housekeeping(hunch: Hunch) -> Housekeeping:

@@ -16,7 +16,7 @@ from typing import Any
 
 from mangum import Mangum
 
-from app.bootstrap import emf_metrics, scheduled_pass
+from app.bootstrap import emf_metrics, scheduled_pass, tracing
 from app.logging import configure_logging
 from app.settings import get_settings
 from app.web import create_app
@@ -24,7 +24,8 @@ from app.web import create_app
 _settings = get_settings()
 configure_logging(_settings.log_level)
 metrics = emf_metrics()
-app = create_app(_settings)
+tracer = tracing()
+app = create_app(_settings, tracer=tracer)
 _serve = Mangum(app, lifespan="off")
 
 
@@ -33,7 +34,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         result: dict[str, Any] = _serve(event, context)
         return result
     finally:
-        metrics.flush()
+        _flush()
 
 
 WORKER_MARGIN_SECONDS = 5.0  # stop this long before Lambda's timeout
@@ -48,7 +49,13 @@ def scheduled(event: dict[str, Any], context: Any) -> dict[str, Any]:
         loop.run_until_complete(_sample(hunch))
         return result
     finally:
-        metrics.flush()
+        _flush()
+
+
+def _flush() -> None:
+    metrics.flush()
+    if tracer is not None:
+        tracer.flush()
 
 
 async def _sample(hunch: Any) -> None:
@@ -73,4 +80,4 @@ def worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
         loop.run_until_complete(_sample(hunch))
         return {"delivered": delivered}
     finally:
-        metrics.flush()
+        _flush()

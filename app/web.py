@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
     from app.bootstrap import Hunch
     from app.endpoint import MetricsExport
+    from app.observability.tracing import OtelTracer
 
 
 def create_app(
@@ -20,8 +21,9 @@ def create_app(
     *,
     worker: bool = False,
     metrics: MetricsExport | None = None,
+    tracer: OtelTracer | None = None,
 ) -> Starlette:
     """Starlette serving Discord's interactions with `hunch`'s dependencies (bootstrapped from `settings` on
     the first request that needs them when none are given); with `worker`, the event worker runs beside it;
-    with `metrics`, `GET /metrics` exports what it recorded."""
-    return web_app(settings, hunch, worker=worker, metrics=metrics)
+    with `metrics`, `GET /metrics` exports what it recorded; with `tracer`, each request is a span."""
+    return web_app(settings, hunch, worker=worker, metrics=metrics, tracer=tracer)
