@@ -125,6 +125,9 @@ def bootstrap(
 
     settings = settings or get_settings()
     clock = clock or utcnow
+    instrument_clients = getattr(telemetry.current_tracer(), "instrument_clients", None)
+    if instrument_clients is not None:  # tracing is on: now that the clients are imported anyway
+        instrument_clients()
     database = database or Database(settings)
     if rate_limiter is None:
         redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None

@@ -3,18 +3,22 @@
     .venv/bin/python bench/bench_endpoint.py [--runs 7] [--requests 5000]
 
 Prints, each as the median of fresh interpreter runs: the cold import time of `app.lambda_handler`, and of
-import plus a first signed PING through the Lambda handler; then in-process PING requests/s through the
-ASGI app (signature verified on every request), and confirms the PING path imported no ORM or driver.
+import plus a first signed PING through the Lambda handler, with tracing off and on (OpenTelemetry exporting
+over OTLP/HTTP to a local sink, the spans flushed at the end of the invocation as Lambda does); then
+in-process PING requests/s through the ASGI app (signature verified on every request), and confirms the
+PING path imported no ORM or driver, and nothing of OpenTelemetry with tracing off.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import http.server
 import json
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -43,11 +47,28 @@ r = lh.handler(event, None)
 t3 = time.perf_counter()
 assert r["statusCode"] == 200, r
 heavy = [m for m in sys.modules if m.split(".")[0] in ("sqlalchemy", "sqlmodel", "asyncpg", "aiosqlite", "redis")]
-print((t1 - t0) * 1000, (t1 - t0 + t3 - t2) * 1000, len(heavy))
+otel = [m for m in sys.modules if m.startswith("opentelemetry")]
+print((t1 - t0) * 1000, (t1 - t0 + t3 - t2) * 1000, len(heavy), len(otel))
 """
 
 
-def cold(runs: int) -> tuple[float, float, int]:
+class _Sink(http.server.BaseHTTPRequestHandler):
+    """An OTLP/HTTP receiver that accepts and forgets (so the exporter's round trip is real but local)."""
+
+    received = 0
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        _Sink.received += 1
+        self.send_response(200)
+        self.send_header("content-type", "application/x-protobuf")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        return None
+
+
+def cold(runs: int, extra: dict[str, str] | None = None) -> tuple[float, float, int, int]:
     from nacl.signing import SigningKey
 
     public = SigningKey(KEY_SEED).verify_key.encode().hex()
@@ -57,21 +78,26 @@ def cold(runs: int) -> tuple[float, float, int]:
         "PYTHONPATH": str(ROOT),
         "LOG_LEVEL": "WARNING",
         "DATABASE_URL": "sqlite:////tmp/hunch-bench-unused.sqlite3",
-    }
-    imports, pings, heavy = [], [], 0
+    } | (extra or {})
+    imports, pings, heavy, otel = [], [], 0, 0
     for _ in range(runs):
-        out = subprocess.run(
-            [sys.executable, "-c", COLD.format(seed=KEY_SEED)],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.split()
+        out = (
+            subprocess.run(
+                [sys.executable, "-c", COLD.format(seed=KEY_SEED)],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            .stdout.splitlines()[-1]
+            .split()
+        )  # the EMF lines of the invocation come before
         imports.append(float(out[0]))
         pings.append(float(out[1]))
         heavy = max(heavy, int(out[2]))
-    return statistics.median(imports), statistics.median(pings), heavy
+        otel = max(otel, int(out[3]))
+    return statistics.median(imports), statistics.median(pings), heavy, otel
 
 
 async def ping_throughput(requests: int) -> float:
@@ -103,10 +129,20 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--requests", type=int, default=5000)
     args = parser.parse_args()
-    imported, first_ping, heavy = cold(args.runs)
+    imported, first_ping, heavy, otel = cold(args.runs)
     print(f"cold import of app.lambda_handler: {imported:.0f} ms (median of {args.runs} fresh interpreters)")
     print(f"cold import + first signed PING:   {first_ping:.0f} ms")
-    print(f"ORM/driver modules imported by the PING path: {heavy}")
+    print(f"ORM/driver modules imported by the PING path: {heavy}; OpenTelemetry modules: {otel}")
+    sink = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
+    threading.Thread(target=sink.serve_forever, daemon=True).start()
+    traced = {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{sink.server_port}"}
+    traced_import, traced_ping, _, traced_otel = cold(args.runs, traced)
+    sink.shutdown()
+    print(
+        f"with tracing on (OTLP/HTTP to a local sink, {_Sink.received} exports received): "
+        f"import {traced_import:.0f} ms, import + first PING {traced_ping:.0f} ms: +{traced_ping - first_ping:.0f} ms "
+        f"({traced_otel} OpenTelemetry modules)"
+    )
     rate = asyncio.run(ping_throughput(args.requests))
     print(f"in-process signed PING: {rate:,.0f} requests/s ({1e6 / rate:.0f} µs each, httpx ASGI client included)")
 

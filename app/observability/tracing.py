@@ -5,25 +5,27 @@
 keeps them off. The SDK reads the rest itself (`OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`,
 `OTEL_TRACES_SAMPLER`, the exporter's headers and timeouts); spans go over OTLP/HTTP with protobuf.
 
-Only the instrumentors Hunch needs are installed: ASGI (a server span per request), asyncpg (a span per
-database round trip), redis (the rate limiter's round trips) and httpx (Discord's REST API, SQS). Hunch's own
-spans (the interaction, each use case, each rate-limit check, each REST call with its retries) come through
-`app.telemetry.span`. Nothing of OpenTelemetry is imported unless tracing is on: this module is imported
-by `app.bootstrap` only then.
+Only the instrumentors Hunch needs are installed: ASGI (a server span per request), and, once the backend is
+wired (`instrument_clients`, from `app.bootstrap.bootstrap`, which imports those clients anyway), asyncpg
+(a span per database round trip), redis (the rate limiter's round trips) and httpx (Discord's REST API,
+SQS): a PING never imports the database driver or Redis's client, traced or not. Hunch's own spans (the
+interaction, each use case, each rate-limit check, each REST call with its retries) come through
+`app.telemetry.span`. Nothing of OpenTelemetry is imported unless tracing is on: this module is imported by
+`app.bootstrap` only then.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter, SpanExportResult
 
 logger = logging.getLogger("hunch.tracing")
 
@@ -34,6 +36,12 @@ class OtelTracer:
     def __init__(self, provider: TracerProvider) -> None:
         self.provider = provider
         self._tracer = provider.get_tracer("hunch")
+
+    def instrument_clients(self) -> None:
+        """Spans for each database round trip, Redis command and HTTP call from now on."""
+        for instrumentor in _instrumentors():
+            if not instrumentor.is_instrumented_by_opentelemetry:
+                instrumentor.instrument(tracer_provider=self.provider)
 
     @contextmanager
     def span(self, name: str, attributes: Mapping[str, str | int | float | bool]) -> Iterator[None]:
@@ -78,21 +86,41 @@ def _exporter(environ: Mapping[str, str]) -> SpanExporter:
         return ConsoleSpanExporter()
     if kind != "otlp":
         logger.warning("OTEL_TRACES_EXPORTER=%s is not supported here; exporting over OTLP/HTTP", kind)
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    return _LaterOtlp()
 
-    return OTLPSpanExporter()
+
+class _LaterOtlp(SpanExporter):
+    """The OTLP/HTTP exporter, imported (protobuf, requests: tens of ms) when the first spans are sent rather
+    than at start-up: in a container that is the batch processor's thread, off every request's path."""
+
+    def __init__(self) -> None:
+        self._exporter: SpanExporter | None = None
+
+    def _get(self) -> SpanExporter:
+        if self._exporter is None:
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+            self._exporter = OTLPSpanExporter()
+        return self._exporter
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return self._get().export(spans)
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._exporter.force_flush(timeout_millis) if self._exporter is not None else True
+
+    def shutdown(self) -> None:
+        if self._exporter is not None:
+            self._exporter.shutdown()
 
 
 def start_tracing(exporter: SpanExporter | None = None, environ: Mapping[str, str] = os.environ) -> OtelTracer:
-    """A tracer provider exporting to `exporter` (in batches), or to what the environment names; the
-    instrumentors installed on it."""
+    """A tracer provider exporting to `exporter` (each span as it ends: tests), or in batches to what the
+    environment names."""
     resource = Resource.create({"service.name": environ.get("OTEL_SERVICE_NAME") or "hunch"})
     provider = TracerProvider(resource=resource)
     if exporter is None:
         provider.add_span_processor(BatchSpanProcessor(_exporter(environ)))
     else:
         provider.add_span_processor(SimpleSpanProcessor(exporter))
-    for instrumentor in _instrumentors():
-        if not instrumentor.is_instrumented_by_opentelemetry:
-            instrumentor.instrument(tracer_provider=provider)
     return OtelTracer(provider)
