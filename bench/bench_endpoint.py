@@ -68,36 +68,54 @@ class _Sink(http.server.BaseHTTPRequestHandler):
         return None
 
 
-def cold(runs: int, extra: dict[str, str] | None = None) -> tuple[float, float, int, int]:
+def cold_once(env: dict[str, str]) -> tuple[float, float, int, int]:
+    """(import ms, import + first PING ms, ORM/driver modules, OpenTelemetry modules) of one fresh interpreter."""
+    out = subprocess.run(
+        [sys.executable, "-c", COLD.format(seed=KEY_SEED)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()[-1]  # the EMF lines of the invocation come before
+    imported, pinged, heavy, otel = out.split()
+    return float(imported), float(pinged), int(heavy), int(otel)
+
+
+def cold(runs: int, sink_port: int) -> dict[str, tuple[float, float, int, int]]:
+    """Fresh interpreters with tracing off and on, alternating (the machine's load changes between runs):
+    the medians of each, and the median of the paired differences (`added`)."""
     from nacl.signing import SigningKey
 
-    public = SigningKey(KEY_SEED).verify_key.encode().hex()
     env = {
         "PATH": "/usr/bin:/bin",
-        "DISCORD_PUBLIC_KEY": public,
+        "DISCORD_PUBLIC_KEY": SigningKey(KEY_SEED).verify_key.encode().hex(),
         "PYTHONPATH": str(ROOT),
         "LOG_LEVEL": "WARNING",
         "DATABASE_URL": "sqlite:////tmp/hunch-bench-unused.sqlite3",
-    } | (extra or {})
-    imports, pings, heavy, otel = [], [], 0, 0
+    }
+    traced = env | {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{sink_port}"}
+    off: list[tuple[float, float, int, int]] = []
+    on: list[tuple[float, float, int, int]] = []
     for _ in range(runs):
-        out = (
-            subprocess.run(
-                [sys.executable, "-c", COLD.format(seed=KEY_SEED)],
-                cwd=ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            .stdout.splitlines()[-1]
-            .split()
-        )  # the EMF lines of the invocation come before
-        imports.append(float(out[0]))
-        pings.append(float(out[1]))
-        heavy = max(heavy, int(out[2]))
-        otel = max(otel, int(out[3]))
-    return statistics.median(imports), statistics.median(pings), heavy, otel
+        off.append(cold_once(env))
+        on.append(cold_once(traced))
+
+    def summary(found: list[tuple[float, float, int, int]]) -> tuple[float, float, int, int]:
+        return (
+            statistics.median(r[0] for r in found),
+            statistics.median(r[1] for r in found),
+            max(r[2] for r in found),
+            max(r[3] for r in found),
+        )
+
+    added = (
+        statistics.median(b[0] - a[0] for a, b in zip(off, on, strict=True)),
+        statistics.median(b[1] - a[1] for a, b in zip(off, on, strict=True)),
+        0,
+        0,
+    )
+    return {"off": summary(off), "on": summary(on), "added": added}
 
 
 async def ping_throughput(requests: int) -> float:
@@ -129,19 +147,22 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--requests", type=int, default=5000)
     args = parser.parse_args()
-    imported, first_ping, heavy, otel = cold(args.runs)
+    sink = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
+    threading.Thread(target=sink.serve_forever, daemon=True).start()
+    found = cold(args.runs, sink.server_port)
+    sink.shutdown()
+    imported, first_ping, heavy, otel = found["off"]
     print(f"cold import of app.lambda_handler: {imported:.0f} ms (median of {args.runs} fresh interpreters)")
     print(f"cold import + first signed PING:   {first_ping:.0f} ms")
     print(f"ORM/driver modules imported by the PING path: {heavy}; OpenTelemetry modules: {otel}")
-    sink = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
-    threading.Thread(target=sink.serve_forever, daemon=True).start()
-    traced = {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{sink.server_port}"}
-    traced_import, traced_ping, _, traced_otel = cold(args.runs, traced)
-    sink.shutdown()
+    traced_import, traced_ping, _, traced_otel = found["on"]
     print(
-        f"with tracing on (OTLP/HTTP to a local sink, {_Sink.received} exports received): "
-        f"import {traced_import:.0f} ms, import + first PING {traced_ping:.0f} ms: +{traced_ping - first_ping:.0f} ms "
-        f"({traced_otel} OpenTelemetry modules)"
+        f"with tracing on (OTLP/HTTP to a local sink, {_Sink.received} exports received, {traced_otel} OpenTelemetry "
+        f"modules): import {traced_import:.0f} ms, import + first PING {traced_ping:.0f} ms"
+    )
+    print(
+        f"tracing's cost, the median of {args.runs} paired runs (off, on, alternating): "
+        f"import +{found['added'][0]:.0f} ms, import + first PING +{found['added'][1]:.0f} ms"
     )
     rate = asyncio.run(ping_throughput(args.requests))
     print(f"in-process signed PING: {rate:,.0f} requests/s ({1e6 / rate:.0f} µs each, httpx ASGI client included)")
