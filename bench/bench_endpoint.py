@@ -4,7 +4,8 @@
 
 Prints, each as the median of fresh interpreter runs: the cold import time of `app.lambda_handler`, and of
 import plus a first signed PING through the Lambda handler, with tracing off and on (OpenTelemetry exporting
-over OTLP/HTTP to a local sink, the spans flushed at the end of the invocation as Lambda does); then
+over OTLP/HTTP to a local sink, with JSON as the Lambda functions do and with protobuf, the spans flushed at the
+end of the invocation as Lambda does); then
 in-process PING requests/s through the ASGI app (signature verified on every request), and confirms the
 PING path imported no ORM or driver, and nothing of OpenTelemetry with tracing off.
 """
@@ -82,9 +83,9 @@ def cold_once(env: dict[str, str]) -> tuple[float, float, int, int]:
     return float(imported), float(pinged), int(heavy), int(otel)
 
 
-def cold(runs: int, sink_port: int) -> dict[str, tuple[float, float, int, int]]:
-    """Fresh interpreters with tracing off and on, alternating (the machine's load changes between runs):
-    the medians of each, and the median of the paired differences (`added`)."""
+def cold(runs: int, sink_port: int, protocol: str) -> dict[str, tuple[float, float, int, int]]:
+    """Fresh interpreters with tracing off and on (exporting with `protocol`), alternating (the machine's load
+    changes between runs): the medians of each, and the median of the paired differences (`added`)."""
     from nacl.signing import SigningKey
 
     env = {
@@ -94,7 +95,11 @@ def cold(runs: int, sink_port: int) -> dict[str, tuple[float, float, int, int]]:
         "LOG_LEVEL": "WARNING",
         "DATABASE_URL": "sqlite:////tmp/hunch-bench-unused.sqlite3",
     }
-    traced = env | {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{sink_port}"}
+    traced = env | {
+        "OTEL_TRACES_EXPORTER": "otlp",
+        "OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{sink_port}",
+    }
     off: list[tuple[float, float, int, int]] = []
     on: list[tuple[float, float, int, int]] = []
     for _ in range(runs):
@@ -149,21 +154,21 @@ def main() -> None:
     args = parser.parse_args()
     sink = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
     threading.Thread(target=sink.serve_forever, daemon=True).start()
-    found = cold(args.runs, sink.server_port)
+    found = cold(args.runs, sink.server_port, "http/json")
+    protobuf = cold(args.runs, sink.server_port, "http/protobuf")
     sink.shutdown()
     imported, first_ping, heavy, otel = found["off"]
     print(f"cold import of app.lambda_handler: {imported:.0f} ms (median of {args.runs} fresh interpreters)")
     print(f"cold import + first signed PING:   {first_ping:.0f} ms")
     print(f"ORM/driver modules imported by the PING path: {heavy}; OpenTelemetry modules: {otel}")
-    traced_import, traced_ping, _, traced_otel = found["on"]
-    print(
-        f"with tracing on (OTLP/HTTP to a local sink, {_Sink.received} exports received, {traced_otel} OpenTelemetry "
-        f"modules): import {traced_import:.0f} ms, import + first PING {traced_ping:.0f} ms"
-    )
-    print(
-        f"tracing's cost, the median of {args.runs} paired runs (off, on, alternating): "
-        f"import +{found['added'][0]:.0f} ms, import + first PING +{found['added'][1]:.0f} ms"
-    )
+    for protocol, measured in (("http/json", found), ("http/protobuf", protobuf)):
+        traced_import, traced_ping, _, traced_otel = measured["on"]
+        print(
+            f"tracing on, OTLP {protocol} to a local sink ({traced_otel} OpenTelemetry modules): import "
+            f"{traced_import:.0f} ms, import + first PING {traced_ping:.0f} ms; the median of {args.runs} paired "
+            f"differences: import +{measured['added'][0]:.0f} ms, import + first PING +{measured['added'][1]:.0f} ms"
+        )
+    print(f"OTLP exports received by the sink: {_Sink.received}")
     rate = asyncio.run(ping_throughput(args.requests))
     print(f"in-process signed PING: {rate:,.0f} requests/s ({1e6 / rate:.0f} µs each, httpx ASGI client included)")
 

@@ -3,7 +3,9 @@
 `OTEL_TRACES_EXPORTER=otlp` (or `console`), or an OTLP endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT`,
 `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`), turns them on; `OTEL_SDK_DISABLED=true` or `OTEL_TRACES_EXPORTER=none`
 keeps them off. The SDK reads the rest itself (`OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`,
-`OTEL_TRACES_SAMPLER`, the exporter's headers and timeouts); spans go over OTLP/HTTP with protobuf.
+`OTEL_TRACES_SAMPLER`, the exporter's headers and timeouts); spans go over OTLP/HTTP with protobuf (the
+official exporter), or with JSON when `OTEL_EXPORTER_OTLP_PROTOCOL=http/json` (`otlp_json.py`, the standard
+library only: Lambda's choice, see there).
 
 Only the instrumentors Hunch needs are installed: ASGI (a server span per request), and, once the backend is
 wired (`instrument_clients`, from `app.bootstrap.bootstrap`, which imports those clients anyway), asyncpg
@@ -86,6 +88,15 @@ def _exporter(environ: Mapping[str, str]) -> SpanExporter:
         return ConsoleSpanExporter()
     if kind != "otlp":
         logger.warning("OTEL_TRACES_EXPORTER=%s is not supported here; exporting over OTLP/HTTP", kind)
+    protocol = (
+        environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or environ.get("OTEL_EXPORTER_OTLP_PROTOCOL") or ""
+    ).strip()
+    if protocol == "http/json":
+        from app.observability.otlp_json import OtlpJsonSpanExporter
+
+        return OtlpJsonSpanExporter(environ)
+    if protocol not in ("", "http/protobuf"):
+        logger.warning("OTEL_EXPORTER_OTLP_PROTOCOL=%s is not supported here; exporting http/protobuf", protocol)
     return _LaterOtlp()
 
 

@@ -48,7 +48,7 @@ body = signer.body(slash_command(User("410212090289192960", "alice"), "daily"))
 for payload in (PING, body):
     answer = lh.handler(http_api_event(payload, signer.headers(payload), base64_body=False), _Context())
     assert answer["statusCode"] == 200, answer
-print(json.dumps(sorted(m for m in sys.modules if m.startswith("opentelemetry"))))
+print(json.dumps(sorted(m for m in sys.modules if m.startswith(("opentelemetry", "google.protobuf", "requests")))))
 """
 
 
@@ -79,6 +79,17 @@ def test_with_tracing_on_the_sdk_and_the_instrumentors_are_loaded(tmp_path: Path
         tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:9/", OTEL_BSP_SCHEDULE_DELAY="60000"
     )
     assert {"opentelemetry.sdk.trace", "opentelemetry.instrumentation.asyncpg"} <= set(found)
+
+
+def test_over_http_json_a_traced_lambda_imports_neither_protobuf_nor_requests(tmp_path: Path) -> None:
+    found = modules_after_serving(
+        tmp_path,
+        OTEL_TRACES_EXPORTER="otlp",
+        OTEL_EXPORTER_OTLP_PROTOCOL="http/json",
+        OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:9",
+    )
+    assert "opentelemetry.sdk.trace" in found
+    assert not [m for m in found if m.startswith(("google.protobuf", "requests", "opentelemetry.exporter"))], found
 
 
 def test_the_standard_variables_decide() -> None:
