@@ -110,6 +110,7 @@ class Endpoint:
     async def interactions(self, request: Request) -> Response:
         try:
             body = await _read_body(request)
+            started = time.perf_counter()
         except _BodyTooLarge:
             return _problem(413, "request body too large")
         except ClientDisconnect:
@@ -124,7 +125,6 @@ class Endpoint:
             log_fields(logger, logging.INFO, "bad signature", outcome="unauthorized")
             telemetry.count(telemetry.SIGNATURE_FAILURES)
             return _problem(401, "invalid request signature")
-        started = time.perf_counter()
         try:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError, RecursionError):
