@@ -58,9 +58,6 @@ class Hunch:
     async def handle(self, interaction: Interaction) -> InteractionResponse:
         return await self.dispatcher(interaction)
 
-    async def ping_database(self) -> None:
-        await self.database.ping()
-
     def discord_api_state(self) -> str:
         return self.discord_api.rest.breaker.state.value if self.discord_api is not None else "unused"
 
