@@ -29,6 +29,8 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter, SpanExportResult
 
+from app.logging import redact_text
+
 logger = logging.getLogger("hunch.tracing")
 
 
@@ -40,10 +42,13 @@ class OtelTracer:
         self._tracer = provider.get_tracer("hunch")
 
     def instrument_clients(self) -> None:
-        """Spans for each database round trip, Redis command and HTTP call from now on."""
+        """Spans for each database round trip, Redis command and HTTP call from now on. An HTTP call's URL is
+        recorded with any token in it redacted (an interaction's webhook URL holds its token)."""
         for instrumentor in _instrumentors():
             if not instrumentor.is_instrumented_by_opentelemetry:
-                instrumentor.instrument(tracer_provider=self.provider)
+                hooks = {"request_hook": _scrub_url, "async_request_hook": _scrub_url_async}
+                is_http = type(instrumentor).__name__ == "HTTPXClientInstrumentor"
+                instrumentor.instrument(tracer_provider=self.provider, **(hooks if is_http else {}))
 
     @contextmanager
     def span(self, name: str, attributes: Mapping[str, str | int | float | bool]) -> Iterator[None]:
@@ -70,6 +75,18 @@ class OtelTracer:
             if instrumentor.is_instrumented_by_opentelemetry:
                 instrumentor.uninstrument()
         self.provider.shutdown()
+
+
+def _scrub_url(span: Any, request: Any) -> None:
+    attributes = getattr(span, "attributes", None) or {}
+    for key in ("http.url", "url.full"):
+        value = attributes.get(key)
+        if isinstance(value, str):
+            span.set_attribute(key, redact_text(value))
+
+
+async def _scrub_url_async(span: Any, request: Any) -> None:
+    _scrub_url(span, request)
 
 
 def _instrumentors() -> list[Any]:

@@ -4,12 +4,14 @@ database round trip, with the trace id on the log lines written inside it."""
 
 from __future__ import annotations
 
+import http.server
 import io
 import json
 import logging
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -166,3 +168,36 @@ async def test_an_interaction_is_one_trace_down_to_its_database_round_trips(
 
     lines = [json.loads(line) for line in log.getvalue().splitlines() if line.strip()]
     assert lines and all(line["trace_id"] == format(request[0].context.trace_id, "032x") for line in lines)
+
+
+class _Ok(http.server.BaseHTTPRequestHandler):
+    def do_PATCH(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args: object) -> None:
+        return None
+
+
+async def test_an_interaction_token_in_a_url_never_reaches_a_span(
+    traced: tuple[OtelTracer, InMemorySpanExporter],
+) -> None:
+    tracer, exporter = traced
+    tracer.instrument_clients()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    token = "aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDEyMzQ1Njc4OTpzZWNyZXQ"
+    try:
+        async with httpx.AsyncClient() as client:
+            url = f"http://127.0.0.1:{server.server_port}/webhooks/1/{token}/messages/@original"
+            assert (await client.patch(url, json={"content": "x"})).status_code == 200
+    finally:
+        server.shutdown()
+    spans = [s for s in exporter.get_finished_spans() if s.kind.name == "CLIENT"]
+    assert spans, exporter.get_finished_spans()
+    for span in spans:
+        recorded = json.dumps({"name": span.name, **dict(span.attributes or {})})
+        assert token not in recorded and "[redacted]" in recorded, recorded
