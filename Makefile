@@ -49,6 +49,7 @@ audit: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(BIN)/python bench/bench_lmsr.py
 	$(BIN)/python bench/bench_endpoint.py
+	$(BIN)/python bench/bench_metrics.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache hunch.sqlite3*

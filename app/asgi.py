@@ -2,6 +2,7 @@
 
 import gc
 
+from app.bootstrap import prometheus_metrics, tracing
 from app.logging import configure_logging
 from app.settings import get_settings
 from app.web import create_app
@@ -14,4 +15,4 @@ gc.set_threshold(20_000, 50, 100)
 settings = get_settings()
 configure_logging(settings.log_level)
 # A container runs the worker beside the endpoint (`python -m app serve --no-worker` turns it off).
-app = create_app(settings, worker=settings.worker_in_process)
+app = create_app(settings, worker=settings.worker_in_process, metrics=prometheus_metrics(), tracer=tracing())

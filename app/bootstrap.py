@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from app import endpoint
+from app import endpoint, telemetry
 from app.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -25,6 +25,10 @@ if TYPE_CHECKING:
     from app.discord.api import DiscordApi
     from app.discord.dispatch import Dispatcher
     from app.discord.router import Router
+    from app.health import Check
+    from app.observability.emf import EmfRecorder
+    from app.observability.prometheus import PrometheusRecorder
+    from app.observability.tracing import OtelTracer
     from app.persistence.database import Database
     from app.persistence.unit_of_work import Transactions
     from app.ratelimit import RateLimiter
@@ -54,11 +58,18 @@ class Hunch:
     async def handle(self, interaction: Interaction) -> InteractionResponse:
         return await self.dispatcher(interaction)
 
-    async def ping_database(self) -> None:
-        await self.database.ping()
-
     def discord_api_state(self) -> str:
         return self.discord_api.rest.breaker.state.value if self.discord_api is not None else "unused"
+
+    async def health(self) -> list[Check]:
+        from app.readiness import checks
+
+        return await checks(self.database, self.rate_limiter, self.discord_api_state(), self.clock)
+
+    async def sample_gauges(self) -> None:
+        from app.persistence.gauges import sample
+
+        await sample(self.database, self.clock)
 
     @property
     def worker(self) -> Worker:
@@ -111,6 +122,9 @@ def bootstrap(
 
     settings = settings or get_settings()
     clock = clock or utcnow
+    instrument_clients = getattr(telemetry.current_tracer(), "instrument_clients", None)
+    if instrument_clients is not None:  # tracing is on: now that the clients are imported anyway
+        instrument_clients()
     database = database or Database(settings)
     if rate_limiter is None:
         redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
@@ -183,9 +197,48 @@ def build_worker(hunch: Hunch) -> Worker:
     return Worker(transactions, consumers, hunch.clock, settings, tickers=[live])
 
 
-def web_app(settings: Settings | None = None, hunch: Hunch | None = None, *, worker: bool = False) -> Starlette:
+def prometheus_metrics(*, registry: Any = None) -> PrometheusRecorder:
+    """Record into prometheus-client (the container): the exporter `GET /metrics` renders."""
+    from app.observability.prometheus import PrometheusRecorder
+
+    recorder = PrometheusRecorder(registry)
+    telemetry.install(recorder, telemetry.current_tracer())
+    return recorder
+
+
+def emf_metrics() -> EmfRecorder:
+    """Record as CloudWatch Embedded Metric Format (Lambda): lines written at each `flush`."""
+    from app.observability.emf import EmfRecorder
+
+    recorder = EmfRecorder()
+    telemetry.install(recorder, telemetry.current_tracer())
+    return recorder
+
+
+def tracing() -> OtelTracer | None:
+    """Traces, when the standard `OTEL_*` variables ask for them (nothing of OpenTelemetry is imported
+    otherwise); spans from `app.telemetry.span` go to them from then on."""
+    from app.observability import wanted
+
+    if not wanted():
+        return None
+    from app.observability.tracing import start_tracing
+
+    tracer = start_tracing()
+    telemetry.install(telemetry.current_recorder(), tracer)
+    return tracer
+
+
+def web_app(
+    settings: Settings | None = None,
+    hunch: Hunch | None = None,
+    *,
+    worker: bool = False,
+    metrics: endpoint.MetricsExport | None = None,
+    tracer: OtelTracer | None = None,
+) -> Starlette:
     """The HTTP app: the endpoint in front of `hunch`, or of one bootstrapped on the first request; with
-    `worker`, a worker runs beside it for as long as the app does."""
+    `worker`, a worker runs beside it for as long as the app does; with `metrics`, `GET /metrics` renders it."""
     settings = settings or get_settings()
     built: list[Hunch] = [hunch] if hunch is not None else []
 
@@ -205,7 +258,10 @@ def web_app(settings: Settings | None = None, hunch: Hunch | None = None, *, wor
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(task, timeout=10)
 
-    return endpoint.build_app(settings, connect, lifespan=with_worker if worker else None)
+    app = endpoint.build_app(settings, connect, lifespan=with_worker if worker else None, metrics=metrics)
+    if tracer is not None:
+        tracer.add_to(app)
+    return app
 
 
 def housekeeping(hunch: Hunch) -> Housekeeping:

@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 
 from app.settings import ConfigurationError, Settings, get_settings
@@ -81,6 +82,18 @@ def _workers(settings: Settings, requested: int | None) -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
+def _metrics_dir() -> None:
+    """The server's processes share their metrics through files in `PROMETHEUS_MULTIPROC_DIR` (a temporary
+    directory unless one is set), set before any of them imports prometheus-client. The files of an earlier
+    run are removed: their counts would be added to this run's."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="hunch-metrics-")
+    os.makedirs(directory, exist_ok=True)
+    for name in os.listdir(directory):
+        if name.endswith(".db"):
+            os.remove(os.path.join(directory, name))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -101,6 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             get_settings.cache_clear()
 
         workers = _workers(settings, args.workers)
+        _metrics_dir()
         uvicorn.run(
             "app.asgi:app",
             host=args.host,

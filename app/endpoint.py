@@ -1,4 +1,5 @@
-"""The HTTP endpoint Discord calls: `POST /interactions`, and `GET /healthz`, `GET /readyz` for operators.
+"""The HTTP endpoint Discord calls: `POST /interactions`, and `GET /healthz`, `GET /readyz`, `GET /metrics` for
+operators.
 
 The PING and signature path imports neither the ORM nor the database driver: the backend (everything
 behind the endpoint) is connected on the first interaction that needs it and reused after that.
@@ -7,6 +8,7 @@ behind the endpoint) is connected on the first interaction that needs it and reu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import secrets
@@ -19,8 +21,11 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app import telemetry
 from app.discord.errors import MalformedInteraction
 from app.discord.signature import verify_request
+from app.health import MEDIA_TYPE as HEALTH_MEDIA_TYPE
+from app.health import Check, report
 from app.logging import correlation_id, log_fields
 from app.settings import Settings
 
@@ -63,21 +68,36 @@ def _problem(status_code: int, message: str) -> Response:
     return _json({"error": message}, status_code)
 
 
+def _answered(started: float, kind: str, outcome: str, command: str = "other") -> None:
+    telemetry.count(telemetry.INTERACTIONS, type=kind, command=command, outcome=outcome)
+    telemetry.observe(telemetry.INTERACTION_DURATION, time.perf_counter() - started, type=kind, command=command)
+
+
 class Backend(Protocol):
     async def handle(self, interaction: Interaction) -> InteractionResponse:
         """The answer to a verified interaction (never raises)."""
 
-    async def ping_database(self) -> None: ...
+    async def health(self) -> list[Check]:
+        """Each component's readiness (never raises)."""
 
-    def discord_api_state(self) -> str:
-        """The REST client's circuit breaker: closed, open, half_open, or unused (no call made yet)."""
+    async def sample_gauges(self) -> None:
+        """Read the gauges that come from the database (the worker's lag, active members)."""
+
+
+class MetricsExport(Protocol):
+    content_type: str
+
+    def render(self) -> bytes: ...
 
 
 class Endpoint:
     """Holds the settings and, once needed, the backend; exposes the routes."""
 
-    def __init__(self, settings: Settings, connect: Callable[[], Backend]) -> None:
+    def __init__(
+        self, settings: Settings, connect: Callable[[], Backend], metrics: MetricsExport | None = None
+    ) -> None:
         self.settings = settings
+        self.metrics_export = metrics
         self._connect = connect
         self._backend: Backend | None = None
 
@@ -90,6 +110,7 @@ class Endpoint:
     async def interactions(self, request: Request) -> Response:
         try:
             body = await _read_body(request)
+            started = time.perf_counter()
         except _BodyTooLarge:
             return _problem(413, "request body too large")
         except ClientDisconnect:
@@ -102,6 +123,7 @@ class Endpoint:
             max_age_seconds=self.settings.signature_max_age_seconds,
         ):
             log_fields(logger, logging.INFO, "bad signature", outcome="unauthorized")
+            telemetry.count(telemetry.SIGNATURE_FAILURES)
             return _problem(401, "invalid request signature")
         try:
             payload = json.loads(body)
@@ -111,8 +133,13 @@ class Endpoint:
         if not isinstance(kind, int) or isinstance(kind, bool) or kind not in KNOWN_TYPES:
             return _problem(400, "not an interaction of a known type")
         if payload["type"] == 1:
+            _answered(started, "ping", "ok")
             return _json({"type": 1})
-        return await self._interaction(payload)
+        clock = telemetry.started_at.set(started)
+        try:
+            return await self._interaction(payload)
+        finally:
+            telemetry.started_at.reset(clock)
 
     async def _interaction(self, payload: dict[str, Any]) -> Response:
         """Everything after the signature check, inside one boundary: a shape Discord cannot send is a 400,
@@ -136,6 +163,9 @@ class Endpoint:
             correlation_id.reset(token)
 
     def _malformed(self, payload: dict[str, Any], reason: str) -> Response:
+        started = telemetry.started_at.get()
+        if started is not None:
+            _answered(started, telemetry.INTERACTION_TYPES[payload["type"]], "bad_request")
         interaction_id = payload.get("id")
         log_fields(
             logger,
@@ -152,6 +182,9 @@ class Endpoint:
         from app.discord.dispatch import error_reply, unexpected_error
 
         error_id = secrets.token_hex(4)
+        started = telemetry.started_at.get()
+        if started is not None:
+            _answered(started, telemetry.INTERACTION_TYPES[interaction.type], "error")
         logger.exception(
             "interaction failed outside the handlers %s", error_id, extra={"fields": {"error_id": error_id}}
         )
@@ -161,37 +194,27 @@ class Endpoint:
         return JSONResponse({"status": "ok"})
 
     async def readyz(self, request: Request) -> Response:
-        started = time.perf_counter()
-        try:
-            await asyncio.wait_for(self.backend.ping_database(), timeout=1.0)
-        except Exception as exc:  # readiness reports, it never raises
-            return JSONResponse(
-                {
-                    "status": "unavailable",
-                    "database": type(exc).__name__,
-                    "discord_api": self.backend.discord_api_state(),
-                },
-                status_code=503,
-            )
-        # Interactions never wait on Discord's REST API, so its breaker is reported but does not make us unready.
-        return JSONResponse(
-            {
-                "status": "ok",
-                "database_ms": round((time.perf_counter() - started) * 1000, 1),
-                "discord_api": self.backend.discord_api_state(),
-            }
-        )
+        status, body = report(await self.backend.health())
+        return JSONResponse(body, status_code=status, media_type=HEALTH_MEDIA_TYPE)
+
+    async def metrics(self, request: Request) -> Response:
+        assert self.metrics_export is not None
+        with contextlib.suppress(Exception):  # a scrape without the database still has everything else
+            await asyncio.wait_for(self.backend.sample_gauges(), timeout=2.0)
+        return Response(self.metrics_export.render(), media_type=self.metrics_export.content_type)
 
 
-def build_app(settings: Settings, connect: Callable[[], Backend], *, lifespan: Any = None) -> Starlette:
-    endpoint = Endpoint(settings, connect)
-    app = Starlette(
-        lifespan=lifespan,
-        routes=[
-            Route("/interactions", endpoint.interactions, methods=["POST"]),
-            Route("/healthz", endpoint.healthz, methods=["GET"]),
-            Route("/readyz", endpoint.readyz, methods=["GET"]),
-        ],
-    )
+def build_app(
+    settings: Settings, connect: Callable[[], Backend], *, lifespan: Any = None, metrics: MetricsExport | None = None
+) -> Starlette:
+    endpoint = Endpoint(settings, connect, metrics)
+    routes = [
+        Route("/interactions", endpoint.interactions, methods=["POST"]),
+        Route("/healthz", endpoint.healthz, methods=["GET"]),
+        Route("/readyz", endpoint.readyz, methods=["GET"]),
+    ]
+    if metrics is not None:
+        routes.append(Route("/metrics", endpoint.metrics, methods=["GET"]))
+    app = Starlette(lifespan=lifespan, routes=routes)
     app.state.endpoint = endpoint
     return app

@@ -4,25 +4,37 @@
 The app, its engine and clients are created at module level (lazily where they cost anything) and reused
 across warm invocations. `scheduled` does one pass of the periodic work. `worker` drains the event log: the
 interactions function nudges it through SQS after each commit that wrote events, and a schedule sweeps every
-minute so a lost nudge delays an event but never loses it.
+minute so a lost nudge delays an event but never loses it. Each invocation's metrics are written to stdout
+as CloudWatch Embedded Metric Format when it ends.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from mangum import Mangum
 
-from app.bootstrap import scheduled_pass
+from app.bootstrap import emf_metrics, scheduled_pass, tracing
 from app.logging import configure_logging
 from app.settings import get_settings
 from app.web import create_app
 
 _settings = get_settings()
 configure_logging(_settings.log_level)
-app = create_app(_settings)
-handler = Mangum(app, lifespan="off")
+metrics = emf_metrics()
+tracer = tracing()
+app = create_app(_settings, tracer=tracer)
+_serve = Mangum(app, lifespan="off")
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    try:
+        result: dict[str, Any] = _serve(event, context)
+        return result
+    finally:
+        _flush()
 
 
 WORKER_MARGIN_SECONDS = 5.0  # stop this long before Lambda's timeout
@@ -32,8 +44,26 @@ WORKER_LINGER_SECONDS = 10.0  # stay while a live message is due within this lon
 def scheduled(event: dict[str, Any], context: Any) -> dict[str, Any]:
     hunch = app.state.endpoint.backend
     loop = asyncio.get_event_loop()
-    result: dict[str, Any] = loop.run_until_complete(scheduled_pass(hunch))
-    return result
+    try:
+        result: dict[str, Any] = loop.run_until_complete(scheduled_pass(hunch))
+        loop.run_until_complete(_sample(hunch))
+        return result
+    finally:
+        _flush()
+
+
+def _flush() -> None:
+    metrics.flush()
+    if tracer is not None:
+        tracer.flush()
+
+
+async def _sample(hunch: Any) -> None:
+    """The gauges read from the database, for CloudWatch (the container's come with each scrape)."""
+    try:
+        await hunch.sample_gauges()
+    except Exception:
+        logging.getLogger("hunch.metrics").warning("sampling the gauges failed", exc_info=True)
 
 
 def worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -45,5 +75,9 @@ def worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
     budget = context.get_remaining_time_in_millis() / 1000 - WORKER_MARGIN_SECONDS if context else 30.0
     deadline = hunch.clock() + timedelta(seconds=max(1.0, budget))
     loop = asyncio.get_event_loop()
-    delivered = loop.run_until_complete(hunch.worker.run_until(deadline, WORKER_LINGER_SECONDS))
-    return {"delivered": delivered}
+    try:
+        delivered = loop.run_until_complete(hunch.worker.run_until(deadline, WORKER_LINGER_SECONDS))
+        loop.run_until_complete(_sample(hunch))
+        return {"delivered": delivered}
+    finally:
+        _flush()

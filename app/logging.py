@@ -11,6 +11,8 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from app import telemetry
+
 correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 
 _SECRET_KEYS = re.compile(r"(token|secret|password|authorization|signature|api[_-]?key)", re.IGNORECASE)
@@ -57,6 +59,9 @@ class JsonFormatter(logging.Formatter):
             "message": redact_text(record.getMessage()),
             "correlation_id": correlation_id.get(),
         }
+        trace_id = telemetry.trace_id()
+        if trace_id is not None:
+            entry["trace_id"] = trace_id
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
             entry.update(redact(fields))

@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     deferred_settlement_holders: Annotated[int, Field(ge=0)] = Field(
         default=5000, validation_alias="DEFERRED_SETTLEMENT_HOLDERS"
     )
+    slow_query_seconds: Annotated[float, Field(ge=0)] = Field(default=0.5, validation_alias="SLOW_QUERY_SECONDS")
     worker_in_process: bool = Field(default=True, validation_alias="WORKER_IN_PROCESS")
     worker_poll_seconds: Annotated[float, Field(gt=0)] = Field(default=5.0, validation_alias="WORKER_POLL_SECONDS")
     worker_max_attempts: Annotated[int, Field(ge=1)] = Field(default=8, validation_alias="WORKER_MAX_ATTEMPTS")

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from app import telemetry
 from app.logging import log_fields
 from app.services.delivery import Attempt, Batch, Consumer, Delivery, Postpone
 from app.services.ports import Transactions, UnitOfWork
@@ -101,12 +102,17 @@ class Worker:
         tried: list[Attempt] = []
         for delivery in run:
             event = delivery.event
+            consumer_name = ""
             try:
                 for consumer in self.consumers:
                     if event.type in consumer.types:
-                        await consumer(event)
+                        consumer_name = consumer.name
+                        with telemetry.span("worker.deliver", consumer=consumer.name, type=event.type):
+                            await consumer(event)
+                        telemetry.count(telemetry.WORKER_DELIVERIES, consumer=consumer.name, outcome="ok")
             except Postpone as wait:
                 log_fields(logger, logging.INFO, "event postponed", event_id=event.id, reason=wait.reason)
+                telemetry.count(telemetry.WORKER_DELIVERIES, consumer=consumer_name, outcome="postponed")
                 tried.append(Attempt(delivery, retry_at=wait.until))
                 return tried
             except Exception as error:
@@ -114,6 +120,11 @@ class Worker:
                 dead = attempts >= self.settings.max_attempts
                 retry_at = None if dead else self.clock() + timedelta(seconds=self.retry_delay(attempts))
                 described = f"{type(error).__name__}: {error}"
+                telemetry.count(
+                    telemetry.WORKER_DELIVERIES, consumer=consumer_name, outcome="dead" if dead else "retry"
+                )
+                if dead:
+                    telemetry.count(telemetry.EVENTS_DEAD)
                 log_fields(
                     logger,
                     logging.ERROR if dead else logging.WARNING,

@@ -1,6 +1,6 @@
 """Cold start of the packaged Lambda artifact, measured with CPython 3.12 in fresh processes.
 
-    .venv/bin/python bench/cold_start.py [--runs 7] [--zip PATH] [--rebuild] [--no-pyc] [--importtime]
+    .venv/bin/python bench/cold_start.py [--runs 7] [--zip PATH] [--rebuild] [--no-pyc] [--importtime] [--tracing]
 
 Uses build/lambda/hunch-<this machine's arch>.zip (building it through `npx serverless package` when
 missing or with --rebuild), unzips it into an empty folder and, for each run, starts a new
@@ -14,12 +14,17 @@ and prints median and min of each plus the zip size. The target is import + firs
 Lambda's own figures differ (its CPU share depends on memory size; 1,024 MB is ~0.6 vCPU), but
 relative changes show up here. --no-pyc measures the same package with its byte code removed
 (Lambda cannot write byte code to /var/task, so that is what every cold start would cost without
-the build's precompiled, unchecked-hash .pyc files). Figures are printed, not asserted.
+the build's precompiled, unchecked-hash .pyc files). --tracing also runs each process with tracing on
+(`OTEL_TRACES_EXPORTER=otlp`, `OTEL_EXPORTER_OTLP_PROTOCOL=http/json` as the Lambda functions are
+configured, exporting to a local OTLP/HTTP sink; the handler flushes the spans before it returns), alternating
+with the runs without, and prints the median of the paired differences (`+tracing …`). Figures are printed,
+not asserted.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.server
 import importlib.util
 import json
 import os
@@ -29,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -73,7 +79,13 @@ def build(python312: str) -> None:
 
 
 def run_once(
-    python312: str, task_root: Path, events: Path, work: Path, importtime: bool, no_pyc: bool
+    python312: str,
+    task_root: Path,
+    events: Path,
+    work: Path,
+    importtime: bool,
+    no_pyc: bool,
+    extra: dict[str, str] | None = None,
 ) -> dict[str, float]:
     result_path = work / "result.json"
     env = {
@@ -82,7 +94,7 @@ def run_once(
         "DISCORD_PUBLIC_KEY": json.loads(events.with_suffix(".key").read_text()),
         "DISCORD_APPLICATION_ID": "123456789012345678",
         "HUNCH_ENV": "prod",
-    }
+    } | (extra or {})
     # -B for the no-pyc variant: Lambda could not write the byte code it compiles either.
     flags = ["-S", *(["-B"] if no_pyc else []), *(["-X", "importtime"] if importtime else [])]
     started = time.perf_counter()
@@ -115,7 +127,22 @@ def run_once(
     }
 
 
-def measure(python312: str, zip_path: Path, runs: int, strip_pyc: bool, importtime: bool) -> dict[str, list[float]]:
+class _OtlpSink(http.server.BaseHTTPRequestHandler):
+    """Accepts OTLP/HTTP exports and forgets them: the exporter's round trip is real, but local."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        self.send_response(200)
+        self.send_header("content-type", "application/x-protobuf")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        return None
+
+
+def measure(
+    python312: str, zip_path: Path, runs: int, strip_pyc: bool, importtime: bool, tracing: bool = False
+) -> dict[str, list[float]]:
     nacl_signing = importlib.import_module("nacl.signing")
     invoke_local = _load("hunch_invoke_local", LAMBDA_DIR / "invoke_local.py")
     with tempfile.TemporaryDirectory(prefix="hunch-cold-") as tmp:
@@ -135,6 +162,21 @@ def measure(python312: str, zip_path: Path, runs: int, strip_pyc: bool, importti
             timing = run_once(python312, task_root, events, work, importtime and not samples, strip_pyc)
             for name, value in timing.items():
                 samples.setdefault(name, []).append(value)
+            if tracing:
+                sink = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _OtlpSink)
+                threading.Thread(target=sink.serve_forever, daemon=True).start()
+                traced_env = {
+                    "OTEL_TRACES_EXPORTER": "otlp",
+                    "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
+                    "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{sink.server_port}",
+                }
+                try:
+                    traced = run_once(python312, task_root, events, work, False, strip_pyc, traced_env)
+                finally:
+                    sink.shutdown()
+                for name, value in traced.items():
+                    samples.setdefault(f"traced {name}", []).append(value)
+                    samples.setdefault(f"+tracing {name}", []).append(value - timing[name])
         return samples
 
 
@@ -145,6 +187,7 @@ def main() -> int:
     parser.add_argument("--rebuild", action="store_true", help="run `npx serverless package` first")
     parser.add_argument("--no-pyc", action="store_true", help="also measure without the precompiled byte code")
     parser.add_argument("--importtime", action="store_true", help="print the slowest imports of the first run")
+    parser.add_argument("--tracing", action="store_true", help="also with tracing on, alternating (paired)")
     args = parser.parse_args()
 
     if ARCH is None:
@@ -164,7 +207,7 @@ def main() -> int:
     variants = [("precompiled (as shipped)", False)] + ([("without .pyc", True)] if args.no_pyc else [])
     verdict = 0
     for label, strip_pyc in variants:
-        samples = measure(python312, zip_path, args.runs, strip_pyc, args.importtime)
+        samples = measure(python312, zip_path, args.runs, strip_pyc, args.importtime, args.tracing and not strip_pyc)
         print(f"\n{label}: {args.runs} fresh processes")
         print(f"  {'':12} {'median':>9} {'min':>9}")
         for name, values in samples.items():

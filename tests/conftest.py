@@ -28,6 +28,17 @@ requires_postgres = pytest.mark.skipif(not PG_URL, reason="TEST_DATABASE_URL is 
 TABLES = [t.name for t in reversed(metadata.sorted_tables)]
 
 
+@pytest.fixture(autouse=True)
+def no_exporters_left_behind() -> Iterator[None]:
+    """A test that plugs an exporter or a tracer into `app.telemetry` (importing `app.lambda_handler` does)
+    leaves none behind for the next."""
+    from app import telemetry
+
+    recorder, tracer = telemetry.current_recorder(), telemetry.current_tracer()
+    yield
+    telemetry.install(recorder, tracer)
+
+
 @pytest.fixture(scope="session")
 def signing_key() -> SigningKey:
     return SigningKey(bytes(range(32)))

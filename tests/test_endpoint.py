@@ -133,8 +133,11 @@ async def test_freshness_check_can_be_turned_off(signer: Signer, tmp_path) -> No
 
 async def test_health_endpoints(client) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
-    ready = await client.get("/readyz")
-    assert ready.status_code == 200 and ready.json()["status"] == "ok"
+    ready = await client.get("/readyz")  # the database answers, but was never migrated
+    assert ready.status_code == 503 and ready.json()["status"] == "fail"
+    assert ready.headers["content-type"] == "application/health+json"
+    assert ready.json()["checks"]["database:responseTime"][0]["status"] == "pass"
+    assert ready.json()["checks"]["migrations:revision"][0]["status"] == "fail"
 
 
 async def test_readyz_reports_an_unreachable_database(signer: Signer) -> None:
@@ -146,6 +149,10 @@ async def test_readyz_reports_an_unreachable_database(signer: Signer) -> None:
         started = time.perf_counter()
         response = await c.get("/readyz")
     assert response.status_code == 503
+    assert response.json()["status"] == "fail"
+    database = response.json()["checks"]["database:responseTime"][0]
+    assert database["status"] == "fail" and database["componentType"] == "datastore"
+    assert "nobody" not in response.text  # the URL (it could hold a password) is never shown
     assert time.perf_counter() - started < 3
 
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from enum import StrEnum
 
+from app import telemetry
 from app.logging import log_fields
 
 logger = logging.getLogger("hunch.discord")
@@ -63,12 +64,14 @@ class CircuitBreaker:
             return True
         if state is BreakerState.HALF_OPEN and not self._probing:
             self._probing = True
+            telemetry.gauge(telemetry.DISCORD_BREAKER, 1)
             return True
         return False
 
     def succeeded(self) -> None:
         if self._opened_at is not None:
             log_fields(logger, logging.WARNING, "discord breaker closed", breaker=BreakerState.CLOSED.value)
+            telemetry.gauge(telemetry.DISCORD_BREAKER, 0)
         self._failures = 0
         self._opened_at = None
         self._current_cooldown = self.cooldown
@@ -85,6 +88,7 @@ class CircuitBreaker:
     def _open(self) -> None:
         self._opened_at = self._clock()
         self._probing = False
+        telemetry.gauge(telemetry.DISCORD_BREAKER, 2)
         log_fields(
             logger,
             logging.WARNING,

@@ -10,10 +10,12 @@ import logging
 import secrets
 import time
 
+from app import telemetry
 from app.discord import responses
+from app.discord.custom_ids import action_of
 from app.discord.errors import describe
-from app.discord.router import Router
-from app.domain.errors import HunchError
+from app.discord.router import Context, Router
+from app.domain.errors import HunchError, OutcomeUnknown, RateLimited, Unavailable
 from app.logging import log_fields
 from app.services.use_cases import UseCases, changes_applied
 from models.discord.enums import InteractionType
@@ -23,6 +25,23 @@ from models.discord.messages import InteractionResponse
 logger = logging.getLogger("hunch.interactions")
 
 _TYPE_NAMES = {t.value: t.name.lower() for t in InteractionType}
+
+
+def _counted_as(error: HunchError) -> str:
+    """A domain error as hunch_interactions_total counts it: the member's to act on, unless it is a failure of
+    ours (the database gone), which is an `error`: the SLO's bad event."""
+    if isinstance(error, RateLimited):
+        return "rate_limited"
+    if isinstance(error, Unavailable | OutcomeUnknown):
+        return "error"
+    return "user_error"
+
+
+def _command_label(ctx: Context) -> str:
+    """The command path, or a component's or form's action: bounded by the routes, never an id."""
+    if ctx.command is not None:
+        return ctx.path
+    return action_of(ctx.path) if ctx.path else "other"
 
 
 def error_reply(interaction: Interaction, message: str) -> InteractionResponse:
@@ -47,27 +66,32 @@ class Dispatcher:
 
     async def __call__(self, interaction: Interaction) -> InteractionResponse:
         """The reply; `MalformedInteraction` when the interaction's data cannot be what Discord sends."""
-        started = time.perf_counter()
+        started = telemetry.started_at.get() or time.perf_counter()
         handler, ctx = self.router.resolve(interaction, self.use_cases)
-        outcome = "ok"
+        outcome = counted = "ok"
         error_id = None
         applied = changes_applied.set(False)
+        kind = telemetry.INTERACTION_TYPES.get(interaction.type, "other")
+        command = _command_label(ctx) if handler is not None else "other"
         try:
-            if handler is None:
-                outcome = "unknown"
-                response = error_reply(interaction, "Sorry, I don't know that command. It may have been removed.")
-            else:
-                response = await handler(ctx)
+            with telemetry.span("interaction", type=kind, command=command):
+                if handler is None:
+                    outcome, counted = "unknown", "user_error"
+                    response = error_reply(interaction, "Sorry, I don't know that command. It may have been removed.")
+                else:
+                    response = await handler(ctx)
         except HunchError as exc:
-            outcome = exc.code
+            outcome, counted = exc.code, _counted_as(exc)
             response = error_reply(interaction, describe(exc))
         except Exception:
-            outcome = "error"
+            outcome = counted = "error"
             error_id = secrets.token_hex(4)
             logger.exception("unhandled error %s", error_id, extra={"fields": {"error_id": error_id}})
             response = error_reply(interaction, unexpected_error(error_id, changed=changes_applied.get()))
         finally:
             changes_applied.reset(applied)
+        telemetry.count(telemetry.INTERACTIONS, type=kind, command=command, outcome=counted)
+        telemetry.observe(telemetry.INTERACTION_DURATION, time.perf_counter() - started, type=kind, command=command)
         log_fields(
             logger,
             logging.INFO,

@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import httpx
 
+from app import telemetry
 from app.discord.breaker import CircuitBreaker
 from app.discord.ratelimits import RateLimits, TooManyInvalidRequests
 from app.discord.rest_errors import (
@@ -39,6 +40,7 @@ DEFAULT_MAX_SLEEP = 60.0  # seconds; a longer wait than this is reported instead
 DEFAULT_TIMEOUT = 10.0
 _RETRYABLE_SERVER_ERRORS = frozenset({500, 502, 503, 504, 524})
 _MAJOR = ("channel_id", "guild_id", "webhook_id", "webhook_token")
+_SCOPES = frozenset({"user", "global", "shared"})  # X-RateLimit-Scope; a 429 without it is counted as `user`
 
 logger = logging.getLogger("hunch.discord")
 # httpx logs every request's URL at INFO (httpcore at DEBUG), and an interaction's URL holds its token.
@@ -140,11 +142,16 @@ class DiscordRest:
                 raise DiscordApiError("No bot token is configured: set DISCORD_BOT_TOKEN", method=route.method)
             headers["Authorization"] = f"Bot {self._token}"
         bucket = self.limits.bucket(route.key, route.major)
+        with telemetry.span("discord.rest", route=route.key):
+            return await self._send(route, bucket, json, headers)
+
+    async def _send(self, route: Route, bucket: Any, json: Any, headers: dict[str, str]) -> Any:
         async with bucket.lock:
             attempt = 0
             while True:
                 response = await self._attempt(route, bucket, json, headers)
                 if response is None:  # a network error, retried
+                    telemetry.count(telemetry.DISCORD_REQUESTS, route=route.key, status="error")
                     attempt += 1
                     if attempt > self._max_retries:
                         self.breaker.failed()
@@ -152,10 +159,12 @@ class DiscordRest:
                     await self._sleep(min(float(2 ** (attempt - 1)), self._max_sleep))
                     continue
                 status = response.status_code
+                telemetry.count(telemetry.DISCORD_REQUESTS, route=route.key, status=str(status))
                 self.limits.count_invalid(status, response.headers.get("X-RateLimit-Scope"))
                 if status == 429:
                     wait = retry_after(response)
                     scope = response.headers.get("X-RateLimit-Scope") or ("global" if is_global(response) else "route")
+                    telemetry.count(telemetry.DISCORD_RATE_LIMITED, scope=scope if scope in _SCOPES else "user")
                     self.limits.limited(bucket, wait, is_global=scope == "global")
                     if attempt >= self._max_retries or wait > self._max_sleep:
                         reason = (

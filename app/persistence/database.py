@@ -60,12 +60,21 @@ class Database:
     def __init__(self, settings: Settings, engine: AsyncEngine | None = None) -> None:
         self.settings = settings
         self._engine = engine
+        if engine is not None:
+            self._watch(engine)
 
     @property
     def engine(self) -> AsyncEngine:
         if self._engine is None:
-            self._engine = make_engine(self.settings)
+            self._engine = self._watch(make_engine(self.settings))
         return self._engine
+
+    def _watch(self, engine: AsyncEngine) -> AsyncEngine:
+        """Every statement timed (the slow-query monitor), the pool's gauges kept."""
+        from app.persistence.statements import watch
+
+        watch(engine.sync_engine, self.settings.slow_query_seconds)
+        return engine
 
     @property
     def is_postgres(self) -> bool:

@@ -39,6 +39,14 @@ def is_retryable(exc: BaseException) -> bool:
     return False
 
 
+def retry_reason(exc: BaseException) -> str:
+    """A retried conflict as hunch_db_transaction_retries_total names it (a lock wait that gave up, or
+    SQLite's busy lock, counts with the serialization failures)."""
+    if isinstance(exc, DBAPIError) and _sqlstate(exc) == "40P01":
+        return "deadlock"
+    return "serialization"
+
+
 def is_disconnect(exc: BaseException) -> bool:
     """The connection to the database was lost (or never made)."""
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:

@@ -19,8 +19,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from app import telemetry
 from app.domain.actor import Actor
-from app.domain.events import DomainEvent
+from app.domain.events import DomainEvent, MarketCancelled, MarketCreated, MarketResolved, TradeExecuted
 from app.persistence.session import Session
 from app.persistence.writes import Write
 from models.tables import event_pending, event_streams, events
@@ -51,6 +52,7 @@ class SqlEventLog:
     def __init__(self, session: Session) -> None:
         self._session = session
         self._staged: list[_Staged] = []
+        self._written: list[DomainEvent] = []  # sent with the transaction's writes, not yet committed
 
     def record(self, actor: Actor, event: DomainEvent) -> None:
         if not self._staged:
@@ -61,6 +63,7 @@ class SqlEventLog:
         staged, self._staged = self._staged, []
         if not staged:
             return []
+        self._written.extend(item.event for item in staged)
         self._session.wrote_events = True
         ordinals: list[int] = []
         counts: dict[tuple[str, int], int] = {}
@@ -103,6 +106,20 @@ class SqlEventLog:
         ]
         bump, insert, waiting = _row_statements()
         return [Write(bump, bumps, many=True), Write(insert, rows, many=True), Write(waiting, bumps, many=True)]
+
+    def committed(self) -> None:
+        """The transaction committed: count what its events say happened (the business metrics)."""
+        written, self._written = self._written, []
+        for event in written:
+            if isinstance(event, TradeExecuted):
+                telemetry.count(telemetry.BETS, side=event.side)
+                telemetry.count(telemetry.POINTS_TRADED, event.points)
+            elif isinstance(event, MarketCreated):
+                telemetry.count(telemetry.MARKETS_CREATED)
+            elif isinstance(event, MarketResolved):
+                telemetry.count(telemetry.MARKETS_RESOLVED)
+            elif isinstance(event, MarketCancelled):
+                telemetry.count(telemetry.MARKETS_CANCELLED)
 
 
 _COLUMNS = (

@@ -10,23 +10,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, literal_column, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.elements import BindParameter
 
+from app import telemetry
 from app.domain.errors import HunchError, OutcomeUnknown, Unavailable
 from app.persistence.accounts import SqlAccounts
 from app.persistence.books import SqlBooks
 from app.persistence.database import Database
 from app.persistence.event_queue import SqlEventQueue
-from app.persistence.failures import is_disconnect, is_retryable
+from app.persistence.failures import is_disconnect, is_retryable, retry_reason
 from app.persistence.guilds import SqlGuilds
 from app.persistence.ledger import SqlLedger
 from app.persistence.markets import SqlMarkets
@@ -55,6 +57,7 @@ class UnitOfWork:
         self.database = database
         self.clock = clock
         self.now = clock()
+        self.began = 0.0
         self._conn: AsyncConnection | None = None
         self.wrote_events = False
         self.committed_events = False
@@ -83,6 +86,7 @@ class UnitOfWork:
 
     async def __aenter__(self) -> UnitOfWork:
         self.now = self.clock()
+        self.began = time.perf_counter()
         self._conn = await self.database.engine.connect()
         await self._conn.begin()
         return self
@@ -110,8 +114,11 @@ class UnitOfWork:
         except Exception as exc:
             if is_disconnect(exc):  # the server may have committed before the connection went
                 logger.warning("database connection lost during COMMIT", exc_info=True)
+                telemetry.count(telemetry.DB_ERRORS, kind="commit_unknown")
                 raise OutcomeUnknown from exc
             raise
+        telemetry.observe(telemetry.TRANSACTION_DURATION, time.perf_counter() - self.began)
+        self.events.committed()
         if self.wrote_events:
             self.committed_events, self.wrote_events = True, False
 
@@ -207,19 +214,25 @@ async def run_transaction(
             return result
         except IntegrityError:
             if retry_integrity and attempt < MAX_ATTEMPTS:
+                telemetry.count(telemetry.TRANSACTION_RETRIES, reason="serialization")
                 continue
+            telemetry.count(telemetry.DB_ERRORS, kind="other")
             raise
         except HunchError:
             raise
         except Exception as exc:
             if is_retryable(exc) and attempt < MAX_ATTEMPTS:
+                telemetry.count(telemetry.TRANSACTION_RETRIES, reason=retry_reason(exc))
                 await asyncio.sleep(random.uniform(0, 0.005 * 2**attempt))
                 continue
             if is_disconnect(exc):
                 logger.warning("database connection lost mid-transaction", exc_info=True)
+                telemetry.count(telemetry.DB_ERRORS, kind="unavailable")
                 raise Unavailable(
                     "We lost contact with the database, so nothing was changed. Please try again."
                 ) from exc
+            if isinstance(exc, DBAPIError):
+                telemetry.count(telemetry.DB_ERRORS, kind="other")
             raise
     raise AssertionError("unreachable")
 

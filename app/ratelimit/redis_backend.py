@@ -83,6 +83,11 @@ class RedisRateLimiter:
         client = self._ensure_client()[0]
         await client.delete(self._prefix + key)
 
+    async def ping(self) -> None:
+        """Raises when Redis cannot be reached (readiness)."""
+        client, _ = self._ensure_client()
+        await client.ping()
+
     async def aclose(self) -> None:
         client, loop = self._client, self._loop
         self._client = self._script = self._loop = None

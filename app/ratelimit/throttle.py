@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from app import telemetry
 from app.domain.actor import Actor
 from app.domain.errors import RateLimited
 from app.ratelimit.base import Limit, RateLimiter
@@ -41,11 +42,15 @@ class RateLimitThrottle:
         if actor.is_manager:
             return
         checks = self.checks(actor, action)
+        scope = "trade" if action is ThrottledAction.TRADE else "create"
         try:
-            decision = await self.limiter.hit_all(checks)  # all or nothing, in one round trip
+            with telemetry.span("rate_limit.check", scope=scope):
+                decision = await self.limiter.hit_all(checks)  # all or nothing, in one round trip
         except Exception:
             logger.warning("rate limiter unavailable; allowing %s", ", ".join(key for key, _ in checks), exc_info=True)
             return
         if not decision.allowed:
             assert decision.retry_at is not None
+            # The limiter decides on a trade's member and server keys at once and does not say which refused.
+            telemetry.count(telemetry.RATE_LIMIT_REFUSALS, scope=scope)
             raise RateLimited("Slow down!", decision.retry_at)

@@ -23,6 +23,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
+from app import telemetry
 from app.domain.actor import Actor
 from app.domain.market import Side
 from app.services.accounts import open_accounts
@@ -75,6 +76,7 @@ class TradingDesk:
         self._members.add(member)
 
     async def _apply(self, orders: list[Order]) -> list[Filled]:
+        telemetry.observe(telemetry.TRADE_BATCH_SIZE, len(orders))
         attempts = 0
 
         async def apply(uow: UnitOfWork) -> list[Filled]:

@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
+from app import telemetry
 from app.domain.actor import Actor
 from app.domain.guild import ConfigChange
 from app.domain.market import MarketStatus
@@ -55,12 +56,14 @@ class UseCases:
         self._defer_from = defer_from  # from this many holders a settlement is left to the worker
 
     async def _execute(self, actor: Actor, action: str, result_type: type[R], work: Work[R]) -> R:
-        result = await execute(self._transactions, actor, action, result_type, work)
+        with telemetry.span(f"use_case {action}"):
+            result = await execute(self._transactions, actor, action, result_type, work)
         changes_applied.set(True)
         return result
 
-    async def _read(self, work: Work[T]) -> T:
-        return await self._transactions.run(work)
+    async def _read(self, name: str, work: Work[T]) -> T:
+        with telemetry.span(f"use_case {name}"):
+            return await self._transactions.run(work)
 
     # -- markets ---------------------------------------------------------------------------------------------
 
@@ -96,7 +99,9 @@ class UseCases:
         """Settle now; or, for a market with as many holders as may not fit the deadline and a reply to finish later,
         acknowledge it and leave it to the worker."""
         if followup is not None and self._defer_from is not None:
-            holders = await self._read(lambda uow: settlement.holder_count(uow, actor.guild_id, number))
+            holders = await self._read(
+                "settlement.holder_count", lambda uow: settlement.holder_count(uow, actor.guild_id, number)
+            )
             if holders >= self._defer_from:
                 return await self._execute(
                     actor,
@@ -129,40 +134,44 @@ class UseCases:
         return await self._transactions.run(purge)
 
     async def show_market(self, guild_id: int, number: int) -> MarketView:
-        return await self._read(lambda uow: queries.show_market(uow, guild_id, number))
+        return await self._read("queries.show_market", lambda uow: queries.show_market(uow, guild_id, number))
 
     async def list_markets(self, guild_id: int, status: MarketStatus | None) -> list[MarketView]:
-        return await self._read(lambda uow: queries.list_markets(uow, guild_id, status))
+        return await self._read("queries.list_markets", lambda uow: queries.list_markets(uow, guild_id, status))
 
     async def search_markets(
         self, guild_id: int, text: str, statuses: Sequence[MarketStatus], limit: int = 25
     ) -> list[tuple[int, str]]:
-        return await self._read(lambda uow: queries.search_markets(uow, guild_id, text, limit, statuses))
+        return await self._read(
+            "queries.search_markets", lambda uow: queries.search_markets(uow, guild_id, text, limit, statuses)
+        )
 
     # -- trading ---------------------------------------------------------------------------------------------
 
     async def buy(self, actor: Actor, number: int, outcome: int | str, amount: int | None) -> TradeReceipt:
         await self._throttle(actor, ThrottledAction.TRADE)
-        receipt = await self._desk.buy(actor, number, outcome, amount)
+        with telemetry.span("use_case trade.buy"):
+            receipt = await self._desk.buy(actor, number, outcome, amount)
         changes_applied.set(True)
         return receipt
 
     async def sell(self, actor: Actor, number: int, outcome: int | str, shares: Decimal | None) -> TradeReceipt:
         await self._throttle(actor, ThrottledAction.TRADE)
-        receipt = await self._desk.sell(actor, number, outcome, shares)
+        with telemetry.span("use_case trade.sell"):
+            receipt = await self._desk.sell(actor, number, outcome, shares)
         changes_applied.set(True)
         return receipt
 
     # -- wallets ---------------------------------------------------------------------------------------------
 
     async def balance(self, guild_id: int, user_id: int) -> BalanceView:
-        return await self._read(lambda uow: queries.balance(uow, guild_id, user_id))
+        return await self._read("queries.balance", lambda uow: queries.balance(uow, guild_id, user_id))
 
     async def portfolio(self, guild_id: int, user_id: int) -> Portfolio:
-        return await self._read(lambda uow: queries.portfolio(uow, guild_id, user_id))
+        return await self._read("queries.portfolio", lambda uow: queries.portfolio(uow, guild_id, user_id))
 
     async def leaderboard(self, guild_id: int, limit: int) -> Leaderboard:
-        return await self._read(lambda uow: queries.leaderboard(uow, guild_id, limit))
+        return await self._read("queries.leaderboard", lambda uow: queries.leaderboard(uow, guild_id, limit))
 
     async def claim_daily(self, actor: Actor) -> DailyClaim:
         return await self._execute(actor, "wallet.daily", DailyClaim, lambda uow: wallet.claim_daily(uow, actor))
@@ -180,7 +189,7 @@ class UseCases:
         )
 
     async def config(self, actor: Actor) -> GuildConfig:
-        return await self._read(lambda uow: admin.get_config(uow, actor))
+        return await self._read("admin.get_config", lambda uow: admin.get_config(uow, actor))
 
     async def update_config(self, actor: Actor, change: ConfigChange) -> GuildConfig:
         return await self._execute(
@@ -198,4 +207,4 @@ class UseCases:
         return await self._transactions.run(purge)
 
     async def verify_ledger(self) -> list[str]:
-        return await self._read(verify.verify_ledger)
+        return await self._read("verify.verify_ledger", verify.verify_ledger)

@@ -65,10 +65,11 @@ DROP_DIR_NAMES = {"__pycache__", "tests", "test"}
 DROP_SUFFIXES = (".pyc", ".pyo", ".pyi", ".pyx", ".pxd", ".pxi", ".c", ".h", ".cpp", ".hpp")
 DROP_DIST_INFO_FILES = {"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"}
 DROP_TOP_LEVEL = {"bin", "include"}  # console scripts for the build machine's python; C headers
-# Runtime pins that only the container needs (the ASGI server); Lambda talks to Mangum instead. The full
+# Runtime pins that only the container needs (the ASGI server, the Prometheus exporter); Lambda talks to Mangum
+# and writes its metrics as EMF instead. The full
 # requirements file is also passed as a constraint, so should another package ever require one of these,
 # pip installs it anyway, at the same pin: leaving one out here can never break an import.
-LAMBDA_EXCLUDE = {"uvicorn", "uvloop", "httptools", "click"}
+LAMBDA_EXCLUDE = {"uvicorn", "uvloop", "httptools", "click", "prometheus-client"}
 
 FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 BUILD_VERSION = "1"  # bump to invalidate every dependency cache
