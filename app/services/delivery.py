@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Protocol
 
 from app.domain.events import AggregateType, EventStatus, StoredEvent
-from app.services.results import MarketView, Settlement
+from app.services.results import MarketView, Settlement, Unresolved
 from app.services.rows import Followup, MarketMessage
 
 
@@ -134,6 +134,13 @@ class Board(Protocol):
         """Post a settlement's summary in a channel; False when Hunch cannot post by itself (no bot token)."""
 
     async def post_closing_soon(self, channel_id: int, market: MarketView, nonce: str) -> bool: ...
+
+    async def post_unresolved(self, channel_id: int, unresolved: Unresolved, nonce: str) -> bool: ...
+
+    async def post_refund_reminder(
+        self, channel_id: int, market: MarketView, creator_id: int, refund_at: datetime, nonce: str
+    ) -> bool:
+        """Remind the creator (pinged, and nobody else) that their market will be refunded at `refund_at`."""
 
     async def finish(self, followup: Followup, outcome: Settlement | str) -> None:
         """Finish an acknowledged (deferred) reply with the settlement, or with why it could not be done."""

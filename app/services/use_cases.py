@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from app.domain.actor import Actor
 from app.domain.guild import ConfigChange
 from app.domain.market import MarketStatus
-from app.services import admin, markets, queries, settlement, verify, wallet
+from app.services import admin, markets, queries, refunds, settlement, subsidy, unresolve, verify, wallet
 from app.services.idempotency import execute
 from app.services.ports import Throttle, ThrottledAction, Transactions, UnitOfWork, Work
 from app.services.results import (
@@ -31,7 +31,9 @@ from app.services.results import (
     Portfolio,
     Settlement,
     SettlementDeferred,
+    SubsidyReceipt,
     TradeReceipt,
+    Unresolved,
 )
 from app.services.rows import Followup
 from app.services.settlement import SettlementKind
@@ -111,6 +113,30 @@ class UseCases:
         return await self._execute(
             actor, f"market.{kind.value}", Settlement, settlement.settle(kind, actor, number, argument)
         )
+
+    async def unresolve_market(self, actor: Actor, number: int, reason: str = "") -> Unresolved:
+        return await self._execute(
+            actor, "market.unresolve", Unresolved, lambda uow: unresolve.unresolve_market(uow, actor, number, reason)
+        )
+
+    async def subsidize_market(self, actor: Actor, number: int, amount: int) -> SubsidyReceipt:
+        return await self._execute(
+            actor, "market.subsidize", SubsidyReceipt, lambda uow: subsidy.subsidize_market(uow, actor, number, amount)
+        )
+
+    async def refund_stale_markets(self, now: datetime) -> list[tuple[int, int]]:
+        """Cancel, with refunds, each closed market nobody resolved in time: each in a transaction of its own."""
+        refunded = []
+        for guild_id, number in await self._read(lambda uow: refunds.refunds_due(uow, now)):
+            done = await self._transactions.run(
+                lambda uow, g=guild_id, n=number: refunds.refund_if_stale(uow, g, n)  # type: ignore[misc]
+            )
+            if done is not None:
+                refunded.append((guild_id, number))
+        return refunded
+
+    async def remind_refunds(self, now: datetime) -> int:
+        return await self._transactions.run(lambda uow: refunds.remind_refunds(uow, now))
 
     async def close_expired_markets(self, now: datetime) -> list[tuple[int, int]]:
         return await self._transactions.run(lambda uow: markets.close_expired_markets(uow, now))
