@@ -11,6 +11,7 @@ from app.domain.audit import AuditAction
 from app.domain.errors import InsufficientBalance, MarketNotOpen, ValidationError
 from app.domain.events import MarketSubsidized
 from app.domain.ledger import Transfer, TransferReason
+from app.services.accounts import member_account
 from app.services.markets import find_market
 from app.services.ports import UnitOfWork
 from app.services.results import SubsidyReceipt, market_view
@@ -24,9 +25,7 @@ async def subsidize_market(uow: UnitOfWork, actor: Actor, number: int, amount: i
     market = await find_market(uow, actor.guild_id, number, lock=True)
     if not market.is_trading(uow.now):
         raise MarketNotOpen(f"Market #{number} is not open: only an open market can be subsidised.")
-    member = await uow.accounts.member(actor.guild_id, actor.user_id)
-    if member is None:
-        raise InsufficientBalance(f"You have no {currency} yet: claim /daily or trade first.")
+    member = await member_account(uow, guild, actor)  # opened on first touch (the house's row after the market's)
     # Under the market's lock, as a trade locks them: its pool and the member's account, in id order.
     balances = await uow.accounts.lock([market.pool_account_id, member.id])
     balance = balances[member.id]

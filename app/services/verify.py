@@ -59,6 +59,6 @@ async def verify_ledger(uow: UnitOfWork) -> list[str]:
             problems.append(
                 f"{label}: pool of {pool} points cannot cover the worst-case payout ({max(market.shares)} micro-shares)"
             )
-        elif pool < lmsr.required_pool(market.liquidity, market.maker_shares(), market.shares) - _TOLERANCE:
+        elif lmsr.required_pool(market.liquidity, market.maker_shares(), market.shares) - pool > _TOLERANCE:
             problems.append(f"{label}: pool of {pool} points cannot cover the worst case after every possible trade")
     return problems
