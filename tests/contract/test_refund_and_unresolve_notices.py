@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 import pytest
 import respx
 
-from tests.contract.conftest import MakeDiscord
 from app.discord.api import DiscordApi
 from app.discord.rest import DiscordRest
+from tests.contract.conftest import MakeDiscord
 from tests.contract.test_settlement_notices import BOT_TOKEN, OTHER_CHANNEL
 from tests.support.discord_payloads import DiscordClient, User, assert_pings_only_named, slash_command
 from tests.support.stand_in_discord import BASE_URL, StandInDiscord
