@@ -3,11 +3,13 @@ Refresh button."""
 
 from __future__ import annotations
 
+from app.discord import responses
 from app.discord.custom_ids import decode
 from app.discord.router import Context, Router
 from app.domain import inputs, limits
 from app.domain.market import MarketStatus
 from app.services.markets import CreateMarket
+from app.services.results import SettlementDeferred
 from handlers import options
 from handlers.definitions import LIST_ALL, LIST_FILTERS
 from handlers.render.market import market_list, market_message, market_update
@@ -85,7 +87,9 @@ async def unresolve(ctx: Context) -> InteractionResponse:
     who = options.actor(ctx)
     number = await options.market_number(ctx, ctx.option("market"), SETTLED)
     reason = options.text(ctx, "reason", max_length=limits.REASON_MAX, field="reason")
-    unresolved = await ctx.use_cases.unresolve_market(who, number, reason)
+    unresolved = await ctx.use_cases.unresolve_market(who, number, reason, options.followup(ctx))
+    if isinstance(unresolved, SettlementDeferred):
+        return responses.deferred()
     return {"type": InteractionCallbackType.CHANNEL_MESSAGE_WITH_SOURCE, "data": unresolved_data(unresolved)}
 
 

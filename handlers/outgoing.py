@@ -93,8 +93,14 @@ class DiscordBoard:
     ) -> bool:
         return await self._post(channel_id, refund_reminder_data(market, creator_id, refund_at), nonce)
 
-    async def finish(self, followup: Followup, outcome: Settlement | str) -> None:
-        data = settlement_data(outcome) if isinstance(outcome, Settlement) else {"content": outcome}
+    async def finish(self, followup: Followup, outcome: Settlement | Unresolved | str) -> None:
+        data: MessageData
+        if isinstance(outcome, Settlement):
+            data = settlement_data(outcome)
+        elif isinstance(outcome, Unresolved):
+            data = unresolved_data(outcome)
+        else:
+            data = {"content": outcome}
         await self._edit_original(followup, data)
 
     async def _edit_original(self, followup: Followup, data: MessageData) -> None:

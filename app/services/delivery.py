@@ -142,8 +142,8 @@ class Board(Protocol):
     ) -> bool:
         """Remind the creator (pinged, and nobody else) that their market will be refunded at `refund_at`."""
 
-    async def finish(self, followup: Followup, outcome: Settlement | str) -> None:
-        """Finish an acknowledged (deferred) reply with the settlement, or with why it could not be done."""
+    async def finish(self, followup: Followup, outcome: Settlement | Unresolved | str) -> None:
+        """Finish an acknowledged (deferred) reply with the settlement (or unresolve), or why it could not be done."""
 
 
 class Consumer(Protocol):

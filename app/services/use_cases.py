@@ -114,7 +114,24 @@ class UseCases:
             actor, f"market.{kind.value}", Settlement, settlement.settle(kind, actor, number, argument)
         )
 
-    async def unresolve_market(self, actor: Actor, number: int, reason: str = "") -> Unresolved:
+    async def unresolve_market(
+        self, actor: Actor, number: int, reason: str = "", followup: Followup | None = None
+    ) -> Unresolved | SettlementDeferred:
+        """Unresolve now; or, as a settlement of as many holders would be, acknowledge it and leave it to the worker."""
+        if followup is not None and self._defer_from is not None:
+            holders = await self._read(lambda uow: settlement.holder_count(uow, actor.guild_id, number))
+            if holders >= self._defer_from:
+                kind = SettlementKind.UNRESOLVE
+                return await self._execute(
+                    actor,
+                    "market.unresolve.deferred",
+                    SettlementDeferred,
+                    lambda uow: settlement.request_settlement(uow, actor, number, kind, reason, followup),
+                )
+        return await self.unresolve(actor, number, reason)
+
+    async def unresolve(self, actor: Actor, number: int, reason: str) -> Unresolved:
+        """The reversal itself (the worker calls this for a deferred one, as the member who asked)."""
         return await self._execute(
             actor, "market.unresolve", Unresolved, lambda uow: unresolve.unresolve_market(uow, actor, number, reason)
         )
@@ -128,10 +145,11 @@ class UseCases:
         """Cancel, with refunds, each closed market nobody resolved in time: each in a transaction of its own."""
         refunded = []
         for guild_id, number in await self._read(lambda uow: refunds.refunds_due(uow, now)):
-            done = await self._transactions.run(
-                lambda uow, g=guild_id, n=number: refunds.refund_if_stale(uow, g, n)  # type: ignore[misc]
-            )
-            if done is not None:
+
+            async def refund(uow: UnitOfWork, guild_id: int = guild_id, number: int = number) -> Settlement | None:
+                return await refunds.refund_if_stale(uow, guild_id, number)
+
+            if await self._transactions.run(refund) is not None:
                 refunded.append((guild_id, number))
         return refunded
 

@@ -18,6 +18,7 @@ from tests.support.stand_in_discord import BASE_URL, StandInDiscord
 from tests.test_worker import Clock
 
 DAY = 86400
+DEFERRED = 5  # DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE
 
 
 @pytest.fixture
@@ -95,4 +96,39 @@ async def test_a_market_unresolved_from_another_channel_tells_its_own(
     assert "**Market #1 unresolved**" in post["content"] and "Reason: appeal upheld" in post["content"]
     assert post["allowed_mentions"] == {"parse": []}
     assert post["embeds"][0]["title"].startswith("#1 · Who wins?")
+    assert await discord.ledger_problems() == []
+
+
+async def test_unresolving_a_market_of_many_holders_is_deferred_and_finished_in_original(
+    make_discord: MakeDiscord, stand_in: StandInDiscord, admin: User, alice: User, bob: User, carol: User
+) -> None:
+    api = DiscordApi(DiscordRest(BOT_TOKEN, base_url=BASE_URL))
+    discord = await make_discord(
+        clock=Clock(),
+        discord_api=api,
+        DISCORD_API_BASE_URL=BASE_URL,
+        DISCORD_BOT_TOKEN=BOT_TOKEN,
+        DEFERRED_SETTLEMENT_HOLDERS=2,
+    )
+    hunch = discord.hunch
+    assert hunch is not None
+    await discord.command(admin, "market create", question="Big?")
+    await discord.command(alice, "bet", market="1", outcome="Yes", amount=100)
+    await discord.command(bob, "bet", market="1", outcome="No", amount=60)
+    before = {u.id: await discord.balance(u) for u in (alice, bob)}
+    resolved = await discord.send(slash_command(admin, "market resolve", {"market": "1", "outcome": "Yes"}))
+    assert resolved.type == DEFERRED
+    await hunch.worker.drain()
+
+    undo = await discord.send(slash_command(admin, "market unresolve", {"market": "1", "reason": "too early"}))
+    assert undo.type == DEFERRED and not undo.ephemeral  # acknowledged at once, publicly
+    assert undo.request is not None
+    await hunch.worker.drain()
+    original = stand_in.original(str(undo.request["token"]))
+    assert original is not None
+    assert "**Market #1 unresolved**: its resolution (Yes) was undone." in original["content"]
+    assert "Reason: too early" in original["content"] and original["allowed_mentions"] == {"parse": []}
+    assert {u.id: await discord.balance(u) for u in (alice, bob)} == before
+    refused = await discord.send(slash_command(carol, "market unresolve", {"market": "1"}))
+    assert refused.ephemeral and "not resolved or cancelled" in refused.content
     assert await discord.ledger_problems() == []
