@@ -120,7 +120,7 @@ def require_may_unresolve(
         if since > MANAGER_UNRESOLVE:
             raise Conflict(f"Market #{market.number} settled more than 7 days ago: it can no longer be unresolved.")
     elif actor.user_id == market.creator_id:
-        if since > timedelta(seconds=window):
+        if window <= 0 or since > timedelta(seconds=window):
             if window <= 0:
                 raise Forbidden("Here only a resolver or a server manager can unresolve a market.")
             raise Forbidden(
