@@ -7,6 +7,7 @@ batches a market's concurrent trades; reads run in a read-only unit of work.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from contextvars import ContextVar
 from datetime import datetime
@@ -39,6 +40,7 @@ from app.services.rows import Followup
 from app.services.settlement import SettlementKind
 from app.services.trading_desk import TradingDesk
 
+logger = logging.getLogger("hunch.use_cases")
 R = TypeVar("R", bound=BaseModel)
 T = TypeVar("T")
 
@@ -149,7 +151,12 @@ class UseCases:
             async def refund(uow: UnitOfWork, guild_id: int = guild_id, number: int = number) -> Settlement | None:
                 return await refunds.refund_if_stale(uow, guild_id, number)
 
-            if await self._transactions.run(refund) is not None:
+            try:
+                done = await self._transactions.run(refund)
+            except Exception:  # one market's failure must not hold back the others, nor the rest of the pass
+                logger.exception("stale market not refunded", extra={"fields": {"number": number}})
+                continue
+            if done is not None:
                 refunded.append((guild_id, number))
         return refunded
 

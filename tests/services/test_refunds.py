@@ -4,11 +4,15 @@ then Hunch cancels the market with exact refunds; never an open, resolved or re-
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
 
 from app.domain.actor import SYSTEM_USER_ID
 from app.domain.events import MarketCancelled, MarketRefundDue
 from app.domain.guild import ConfigChange
 from app.domain.market import MarketStatus
+from app.services import refunds
 from app.services.markets import CreateMarket
 from app.services.trading_desk import TradingDesk
 from app.services.use_cases import UseCases
@@ -83,4 +87,24 @@ async def test_resolved_and_open_markets_are_left_alone_and_an_unresolved_one_wa
     await use_cases.unresolve_market(fresh(member(ADMIN, manager=True)), 1, "wrong")
     assert await _pass(use_cases, now, CLOSES + timedelta(days=28, hours=1)) == ([], 1)
     assert await _pass(use_cases, now, CLOSES + timedelta(days=29, minutes=1)) == ([(GUILD, 1)], 0)
+    await books_balance(transactions)
+
+
+async def test_a_market_that_fails_to_refund_does_not_hold_back_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    now, transactions, use_cases = _setup()
+    for question in ("First?", "Second?"):
+        await use_cases.create_market(
+            fresh(member(ALICE)), CreateMarket(question, ["A", "B"], closes_in=timedelta(hours=1))
+        )
+    now[0] = CLOSES
+    await use_cases.close_expired_markets(now[0])
+    real = refunds.refund_if_stale
+
+    async def failing(uow: Any, guild_id: int, number: int) -> Any:
+        if number == 1:
+            raise RuntimeError("a bug in one market")
+        return await real(uow, guild_id, number)
+
+    monkeypatch.setattr(refunds, "refund_if_stale", failing)
+    assert await _pass(use_cases, now, CLOSES + timedelta(days=15)) == ([(GUILD, 2)], 0)
     await books_balance(transactions)
