@@ -63,6 +63,7 @@ class Market:
     resolution: Resolution | None = None
     total_paid: int | None = None
     shift: tuple[int, ...] = ()  # the market maker's micro-shares beyond those outstanding (after subsidies)
+    closed_to_settle: bool = False  # closed only because a (deferred) settlement was asked for
 
     def maker_shares(self) -> tuple[int, ...]:
         """The market maker's state: the outstanding micro-shares plus the shift subsidies left (none: zeros)."""

@@ -105,6 +105,8 @@ class SqlMarkets:
         values: dict[str, Any] = {"status": status.value, "closed_at": sa.func.coalesce(markets.c.closed_at, now)}
         if status.is_settled:
             values.update(settled_at=now, **settled)
+        else:
+            values.update(settled)
         row = (
             (
                 await self._session.conn.execute(
@@ -167,6 +169,7 @@ class SqlMarkets:
             "resolution": sa.null(),
             "total_paid": None,
             "refund_reminded_at": None,
+            "closed_to_settle": False,
         }
         return await self._update(market, values)
 

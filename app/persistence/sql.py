@@ -55,4 +55,5 @@ def market_from_row(row: Mapping[Any, Any]) -> Market:
         resolution=row["resolution"],
         total_paid=row["total_paid"],
         shift=tuple(int(s) for s in row["maker_shift"] or ()),
+        closed_to_settle=bool(row["closed_to_settle"]),
     )

@@ -81,7 +81,8 @@ class MarketRepository(Protocol):
         """Insert the market with its (empty) pool account."""
 
     async def set_status(self, market: Market, status: MarketStatus, now: datetime, **settled: Any) -> Market:
-        """Move the market to `status`; for a settlement `settled` holds settled_by, resolution and total_paid."""
+        """Move the market to `status`; for a settlement `settled` holds settled_by, resolution and total_paid, for
+        a close `closed_to_settle` (closed only because a settlement was asked for)."""
 
     async def close_expired(self, now: datetime) -> list[Market]:
         """Close every open market whose close time has passed; the markets closed."""

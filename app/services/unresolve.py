@@ -54,9 +54,11 @@ def reversal(market: Market, house: int, settled: dict[int, int], balances: dict
 
 
 def reopened_status(market: Market, now_open: bool) -> MarketStatus:
-    """Open again if it was open when it settled and its close time has not passed; closed otherwise."""
+    """Open again if it was open when it settled (or closed only because the settlement was asked for) and its
+    close time has not passed; closed otherwise."""
     settled_at = market.settled_at
     closed_before = market.closed_at is not None and settled_at is not None and market.closed_at < settled_at
+    closed_before = closed_before and not market.closed_to_settle
     return MarketStatus.OPEN if now_open and not closed_before else MarketStatus.CLOSED
 
 

@@ -128,6 +128,9 @@ async def test_unresolving_a_market_of_many_holders_is_deferred_and_finished_in_
     assert original is not None
     assert "**Market #1 unresolved**: its resolution (Yes) was undone." in original["content"]
     assert "Reason: too early" in original["content"] and original["allowed_mentions"] == {"parse": []}
+    # Closed only because its resolution was asked for, the market trades again.
+    assert "Trading is open again." in original["content"]
+    assert "Closes <t:" in (await discord.command(bob, "market show", market="1")).field("Status")
     assert {u.id: await discord.balance(u) for u in (alice, bob)} == before
     refused = await discord.send(slash_command(carol, "market unresolve", {"market": "1"}))
     assert refused.ephemeral and "not resolved or cancelled" in refused.content

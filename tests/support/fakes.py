@@ -210,6 +210,8 @@ class FakeMarkets(_Repository):
         changes: dict[str, Any] = {"status": status, "closed_at": market.closed_at or now}
         if status.is_settled:
             changes.update(settled_at=now, resolution=settled.get("resolution"), total_paid=settled.get("total_paid"))
+        else:
+            changes.update(settled)
         updated = replace(self.books.markets[market.id], **changes)
         self.books.markets[market.id] = updated
         return updated
@@ -232,6 +234,7 @@ class FakeMarkets(_Repository):
             settled_at=None,
             resolution=None,
             total_paid=None,
+            closed_to_settle=False,
         )
         self.books.markets[market.id] = reopened
         self.books.refund_reminded.discard(market.id)

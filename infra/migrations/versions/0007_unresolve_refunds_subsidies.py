@@ -2,7 +2,8 @@
 
 Two server settings (how long a creator may unresolve their market, when a closed market nobody resolves is
 refunded), the market maker's shift a subsidy leaves on a market, when a market's creator was reminded of its
-refund, and the transfer reasons of a reversed settlement.
+refund, whether a market was closed only because a settlement was asked for, the transfer reasons of a reversed
+settlement and a partial index of each market's settlement transfers.
 
 Revision ID: 0007
 Revises: 0006
@@ -50,6 +51,7 @@ def upgrade() -> None:
     with op.batch_alter_table("markets", schema=None) as batch_op:
         batch_op.add_column(sa.Column("maker_shift", sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column("refund_reminded_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("closed_to_settle", sa.Boolean(), nullable=False, server_default=sa.false()))
     with op.batch_alter_table("transfers", schema=None) as batch_op:
         batch_op.drop_constraint("transfer_reason", type_="check")
         batch_op.create_check_constraint("transfer_reason", _reasons(_REASONS + _NEW_REASONS))
@@ -68,6 +70,7 @@ def downgrade() -> None:
         batch_op.drop_constraint("transfer_reason", type_="check")
         batch_op.create_check_constraint("transfer_reason", _reasons(_REASONS))
     with op.batch_alter_table("markets", schema=None) as batch_op:
+        batch_op.drop_column("closed_to_settle")
         batch_op.drop_column("refund_reminded_at")
         batch_op.drop_column("maker_shift")
     with op.batch_alter_table("guilds", schema=None) as batch_op:
