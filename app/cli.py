@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     register.add_argument("--dry-run", action="store_true", help="print the definitions as JSON and call nothing")
 
     scheduler = commands.add_parser(
-        "scheduler", help="close expired markets and purge old records, in a loop (container deployments)"
+        "scheduler", help="close expired markets, refund stale ones and purge old records, in a loop (containers)"
     )
     scheduler.add_argument("--interval", type=float, default=60.0, help="seconds between passes (default 60)")
     scheduler.add_argument("--once", action="store_true", help="run one pass and exit")

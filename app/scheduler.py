@@ -1,4 +1,5 @@
-"""Periodic work: close the markets whose close time has passed, note those about to close, keep storage bounded.
+"""Periodic work: close the markets whose close time has passed, note those about to close, refund the closed
+markets nobody resolved in time (reminding their creators a day before), keep storage bounded.
 
 Interaction records (which only answer a redelivered interaction) are forgotten after the retention, expired
 interaction tokens at once, and rate-limit rows once they have left their window. All go in small batches,
@@ -36,6 +37,8 @@ async def run_once(use_cases: UseCases, clock: Callable[[], datetime], housekeep
     result: dict[str, Any] = {
         "closed": [{"guild_id": str(g), "number": n} for g, n in closed],
         "closings_announced": await use_cases.announce_closing(now),
+        "refunded": [{"guild_id": str(g), "number": n} for g, n in await use_cases.refund_stale_markets(now)],
+        "refunds_reminded": await use_cases.remind_refunds(now),
         "records_purged": await _in_batches(
             lambda: use_cases.forget_interactions(now - housekeeping.retention, PURGE_BATCH)
         ),

@@ -6,7 +6,8 @@ Creates (and afterwards drops) a scratch database `hunch_bench_settle`, builds o
 use cases (each holder buys, in large batches), then resolves it as a moderator would (`/market resolve`: the
 use case in its own transaction, recorded under an interaction id) and prints the wall time of the
 settlement alone, with the payouts checked against the positions. At 20,000 holders it also times a weighted
-resolution and a cancellation. `verify-ledger` must be clean at the end.
+resolution and a cancellation. Each resolution is then unresolved (`/market unresolve`: every payout taken
+back) and resolved again, both timed. `verify-ledger` must be clean at the end.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ from app.domain.actor import Actor  # noqa: E402
 from app.persistence.database import Database  # noqa: E402
 from app.persistence.migrations import upgrade  # noqa: E402
 from app.persistence.unit_of_work import Transactions  # noqa: E402
-from app.services import settlement  # noqa: E402
+from app.services import settlement, unresolve  # noqa: E402
 from app.services.idempotency import execute  # noqa: E402
-from app.services.results import Settlement  # noqa: E402
+from app.services.results import Settlement, Unresolved  # noqa: E402
 from app.services.verify import verify_ledger  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from tests.support.seeding import market_with_holders  # noqa: E402
@@ -55,6 +56,15 @@ async def settle(transactions: Transactions, kind: str, number: int, interaction
     return time.perf_counter() - started, result
 
 
+async def unsettle(transactions: Transactions, number: int, interaction_id: int) -> tuple[float, Unresolved]:
+    actor = Actor(GUILD, 1, is_manager=True, interaction_id=interaction_id)
+    started = time.perf_counter()
+    result = await execute(
+        transactions, actor, "market.unresolve", Unresolved, lambda uow: unresolve.unresolve_market(uow, actor, number)
+    )
+    return time.perf_counter() - started, result
+
+
 async def main_async(sizes: list[int]) -> None:
     settings = Settings(DATABASE_URL=f"{PG}/{DB}", DATABASE_POOL_SIZE=4)  # type: ignore[call-arg]
     database = Database(settings)
@@ -73,6 +83,13 @@ async def main_async(sizes: list[int]) -> None:
                 interaction += 1
                 seconds, result = await settle(transactions, kind, market.number, interaction)
                 print(f"{size:>8,}  {kind:<17} {seconds:>8.2f}  {result.paid_count:>6,}  (seeded in {seeded:.0f} s)")
+                if kind == "resolve":
+                    interaction += 1
+                    seconds, undone = await unsettle(transactions, market.number, interaction)
+                    print(f"{size:>8,}  {'unresolve':<17} {seconds:>8.2f}  {undone.members:>6,}")
+                    interaction += 1
+                    seconds, result = await settle(transactions, kind, market.number, interaction)
+                    print(f"{size:>8,}  {'resolve again':<17} {seconds:>8.2f}  {result.paid_count:>6,}")
         problems = await transactions.run(verify_ledger)
         print("verify-ledger:", "OK" if not problems else f"{len(problems)} violations: {problems[:3]}")
     finally:

@@ -18,6 +18,8 @@ async def config(ctx: Context) -> InteractionResponse:
     who = options.actor(ctx)
     require_manager(who)
     duration = options.string(ctx, "default_duration")
+    window = options.string(ctx, "unresolve_window")
+    refund_after = options.string(ctx, "auto_refund_after")
     change = ConfigChange(
         starting_balance=options.integer(ctx, "starting_balance"),
         daily_bonus=options.integer(ctx, "daily_bonus"),
@@ -31,6 +33,8 @@ async def config(ctx: Context) -> InteractionResponse:
         clear_resolver_role=options.boolean(ctx, "clear_resolver_role"),
         mention_winners=options.optional_boolean(ctx, "mention_winners"),
         announce_closing=options.optional_boolean(ctx, "announce_closing"),
+        unresolve_window_seconds=inputs.parse_duration_or_off(window) if window else None,
+        auto_refund_after_seconds=inputs.parse_duration_or_off(refund_after) if refund_after else None,
     )
     if not change.changes():
         current = await ctx.use_cases.config(who)

@@ -17,13 +17,16 @@ from models.discord.messages import InteractionResponse
 logger = logging.getLogger("hunch.handlers")
 
 # Markets waiting for a resolution are closed: offer them wherever a market can still be settled.
-_TRADING_PATHS = ("bet", "sell", "market close")
+_TRADING_PATHS = ("bet", "sell", "market close", "market subsidize")
+_SETTLED_PATHS = ("market unresolve",)
 _MARKET_PATHS = (
     "market show",
     "market close",
     "market resolve",
     "market resolve-weighted",
     "market cancel",
+    "market unresolve",
+    "market subsidize",
     "bet",
     "sell",
 )
@@ -33,7 +36,11 @@ _OUTCOME_PATHS = ("market resolve", "bet", "sell")
 async def market(ctx: Context) -> InteractionResponse:
     who = options.actor(ctx)
     typed = options.string(ctx, ctx.focused or "market") or ""
-    statuses = (MarketStatus.OPEN,) if ctx.path in _TRADING_PATHS else (MarketStatus.OPEN, MarketStatus.CLOSED)
+    statuses: tuple[MarketStatus, ...] = (MarketStatus.OPEN, MarketStatus.CLOSED)
+    if ctx.path in _TRADING_PATHS:
+        statuses = (MarketStatus.OPEN,)
+    elif ctx.path in _SETTLED_PATHS:
+        statuses = (MarketStatus.RESOLVED, MarketStatus.CANCELLED)
     found = await ctx.use_cases.search_markets(who.guild_id, typed, statuses)
     return responses.autocomplete([(market_choice(n, q), str(n)) for n, q in found])
 

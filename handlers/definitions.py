@@ -199,6 +199,18 @@ MARKET = Command(
             market_option(),
             string("reason", "Why the market is cancelled", max_length=limits.REASON_MAX),
         ),
+        sub(
+            "unresolve",
+            "Undo a market's resolution or cancellation and reopen it",
+            market_option(),
+            string("reason", "Why the settlement is undone", max_length=limits.REASON_MAX),
+        ),
+        sub(
+            "subsidize",
+            "Add liquidity to an open market from your balance (prices stay the same)",
+            market_option(),
+            integer("amount", "How much to add", required=True, min_value=1, max_value=limits.MAX_POINTS),
+        ),
     ),
 )
 
@@ -262,6 +274,8 @@ ADMIN = Command(
             boolean("clear_resolver_role", "Remove the resolver role requirement"),
             boolean("mention_winners", "Mention the winners in a market's resolution summary"),
             boolean("announce_closing", "Announce in its channel when a market closes within the hour"),
+            string("unresolve_window", "How long a creator may unresolve their market, e.g. 10m, or off"),
+            string("auto_refund_after", "Refund a closed market nobody resolves after this long, e.g. 14d, or off"),
         ),
         sub(
             "grant",

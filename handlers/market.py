@@ -1,19 +1,25 @@
-"""`/market …`: create, show, list, close, resolve, resolve-weighted, cancel; and the Refresh button."""
+"""`/market …`: create, show, list, close, resolve, resolve-weighted, cancel, unresolve, subsidize; and the
+Refresh button."""
 
 from __future__ import annotations
 
+from app.discord import responses
 from app.discord.custom_ids import decode
 from app.discord.router import Context, Router
 from app.domain import inputs, limits
 from app.domain.market import MarketStatus
 from app.services.markets import CreateMarket
+from app.services.results import SettlementDeferred
 from handlers import options
 from handlers.definitions import LIST_ALL, LIST_FILTERS
 from handlers.render.market import market_list, market_message, market_update
 from handlers.render.settlement import settlement_reply
+from handlers.render.unresolve import subsidy_text, unresolved_data
+from models.discord.enums import InteractionCallbackType
 from models.discord.messages import InteractionResponse
 
 SETTLEABLE = (MarketStatus.OPEN, MarketStatus.CLOSED)
+SETTLED = (MarketStatus.RESOLVED, MarketStatus.CANCELLED)
 
 
 async def create(ctx: Context) -> InteractionResponse:
@@ -77,6 +83,24 @@ async def cancel(ctx: Context) -> InteractionResponse:
     return settlement_reply(await ctx.use_cases.cancel_market(who, number, reason, options.followup(ctx)))
 
 
+async def unresolve(ctx: Context) -> InteractionResponse:
+    who = options.actor(ctx)
+    number = await options.market_number(ctx, ctx.option("market"), SETTLED)
+    reason = options.text(ctx, "reason", max_length=limits.REASON_MAX, field="reason")
+    unresolved = await ctx.use_cases.unresolve_market(who, number, reason, options.followup(ctx))
+    if isinstance(unresolved, SettlementDeferred):
+        return responses.deferred()
+    return {"type": InteractionCallbackType.CHANNEL_MESSAGE_WITH_SOURCE, "data": unresolved_data(unresolved)}
+
+
+async def subsidize(ctx: Context) -> InteractionResponse:
+    who = options.actor(ctx)
+    number = await options.market_number(ctx, ctx.option("market"))
+    amount = options.required_points(ctx.option("amount"))
+    receipt = await ctx.use_cases.subsidize_market(who, number, amount)
+    return market_message(receipt.market, content=subsidy_text(receipt), ephemeral=True)
+
+
 async def refresh(ctx: Context) -> InteractionResponse:
     who = options.actor(ctx)
     number = decode(ctx.path, "That button is out of date. Use /market show instead.").market
@@ -91,4 +115,6 @@ def register(router: Router) -> None:
     router.command("market resolve")(resolve)
     router.command("market resolve-weighted")(resolve_weighted)
     router.command("market cancel")(cancel)
+    router.command("market unresolve")(unresolve)
+    router.command("market subsidize")(subsidize)
     router.component("refresh")(refresh)

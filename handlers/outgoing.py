@@ -10,6 +10,7 @@ messages older than an hour makes it hold off.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from app.discord.api import DiscordApi
 from app.discord.rest_errors import (
@@ -22,11 +23,12 @@ from app.discord.rest_errors import (
     DiscordUnavailable,
 )
 from app.services.delivery import HoldOff, MessageGone
-from app.services.results import MarketView, Settlement
+from app.services.results import MarketView, Settlement, Unresolved
 from app.services.rows import Followup, MarketMessage
 from handlers.render import format as fmt
 from handlers.render.market import market_data
 from handlers.render.settlement import settlement_data
+from handlers.render.unresolve import refund_reminder_data, unresolved_data
 from models.discord.messages import MessageData
 
 logger = logging.getLogger("hunch.discord")
@@ -83,8 +85,22 @@ class DiscordBoard:
         content = f"⏰ Market #{market.number} closes {fmt.timestamp(market.closes_at)}: last chance to trade."
         return await self._post(channel_id, market_data(market, content), nonce)
 
-    async def finish(self, followup: Followup, outcome: Settlement | str) -> None:
-        data = settlement_data(outcome) if isinstance(outcome, Settlement) else {"content": outcome}
+    async def post_unresolved(self, channel_id: int, unresolved: Unresolved, nonce: str) -> bool:
+        return await self._post(channel_id, unresolved_data(unresolved), nonce)
+
+    async def post_refund_reminder(
+        self, channel_id: int, market: MarketView, creator_id: int, refund_at: datetime, nonce: str
+    ) -> bool:
+        return await self._post(channel_id, refund_reminder_data(market, creator_id, refund_at), nonce)
+
+    async def finish(self, followup: Followup, outcome: Settlement | Unresolved | str) -> None:
+        data: MessageData
+        if isinstance(outcome, Settlement):
+            data = settlement_data(outcome)
+        elif isinstance(outcome, Unresolved):
+            data = unresolved_data(outcome)
+        else:
+            data = {"content": outcome}
         await self._edit_original(followup, data)
 
     async def _edit_original(self, followup: Followup, data: MessageData) -> None:

@@ -44,6 +44,8 @@ async def test_a_pass_closes_expired_markets_and_purges_in_small_batches(monkeyp
     assert again == {
         "closed": [],
         "closings_announced": 0,
+        "refunded": [],
+        "refunds_reminded": 0,
         "records_purged": 0,
         "tokens_purged": 0,
         "rate_limit_rows_purged": 0,

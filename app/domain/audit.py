@@ -10,6 +10,8 @@ class AuditAction(StrEnum):
     MARKET_CLOSE = "market.close"
     MARKET_RESOLVE = "market.resolve"
     MARKET_CANCEL = "market.cancel"
+    MARKET_UNRESOLVE = "market.unresolve"
+    MARKET_SUBSIDIZE = "market.subsidize"
     TRADE_BUY = "trade.buy"
     TRADE_SELL = "trade.sell"
     DAILY = "wallet.daily"

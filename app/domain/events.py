@@ -102,6 +102,44 @@ class MarketCancelled(MarketSettled):
 
 
 @dataclass(frozen=True)
+class MarketUnresolved(DomainEvent):
+    """A settlement reversed: its payouts taken back (what winners had spent paid by the house), the market
+    open or closed again."""
+
+    TYPE = "market.unresolved"
+    AGGREGATE = AggregateType.MARKET
+    number: int
+    undone: dict[str, Any]  # the resolution that was reversed
+    reason: str
+    status: str  # "open" | "closed": what the market is now
+    reclaimed: int  # points taken back from the members paid
+    shortfall: int  # points the house paid for what they had already spent
+    members: int  # how many members' payouts were reversed
+    answered_in: int | None
+
+
+@dataclass(frozen=True)
+class MarketSubsidized(DomainEvent):
+    TYPE = "market.subsidized"
+    AGGREGATE = AggregateType.MARKET
+    number: int
+    user_id: int
+    amount: int
+    liquidity: int  # the market's liquidity after the subsidy
+
+
+@dataclass(frozen=True)
+class MarketRefundDue(DomainEvent):
+    """A closed market nobody has resolved will be cancelled with refunds at `refund_at`."""
+
+    TYPE = "market.refund_due"
+    AGGREGATE = AggregateType.MARKET
+    number: int
+    creator_id: int
+    refund_at: str  # ISO 8601
+
+
+@dataclass(frozen=True)
 class MarketClosingSoon(DomainEvent):
     TYPE = "market.closing_soon"
     AGGREGATE = AggregateType.MARKET
@@ -167,6 +205,9 @@ TYPES: dict[str, type[DomainEvent]] = {
         MarketResolved,
         MarketCancelled,
         MarketClosingSoon,
+        MarketUnresolved,
+        MarketSubsidized,
+        MarketRefundDue,
         SettlementRequested,
         DailyClaimed,
         PointsGiven,

@@ -22,6 +22,8 @@ class GuildSettings:
     resolver_role_id: int | None = None
     mention_winners: bool = False  # settlement summaries ping the winners they name
     announce_closing: bool = False  # a market's channel hears when it closes within the hour
+    unresolve_window_seconds: int = 600  # a creator may unresolve their market this long after it settled
+    auto_refund_after_seconds: int = 14 * 86400  # a closed market nobody resolves is refunded (0: never)
 
 
 DEFAULTS = GuildSettings(guild_id=0)
@@ -32,6 +34,8 @@ _BOUNDS = {
     "default_liquidity": limits.LIQUIDITY,
     "default_duration_seconds": limits.DURATION_SECONDS,
     "max_stake": limits.MAX_STAKE,
+    "unresolve_window_seconds": limits.UNRESOLVE_WINDOW_SECONDS,
+    "auto_refund_after_seconds": limits.AUTO_REFUND_SECONDS,
 }
 
 
@@ -49,6 +53,8 @@ class ConfigChange:
     resolver_role_id: int | None = None
     mention_winners: bool | None = None
     announce_closing: bool | None = None
+    unresolve_window_seconds: int | None = None
+    auto_refund_after_seconds: int | None = None
     clear_creator_role: bool = False
     clear_resolver_role: bool = False
 
@@ -61,7 +67,7 @@ class ConfigChange:
             values["resolver_role_id"] = None
         for name, bounds in _BOUNDS.items():
             if name in values and values[name] not in bounds:
-                raise ValidationError(bounds.describe(name.replace("_", " ")))
+                raise ValidationError(_describe(name, bounds))
         currency = values.get("currency_name")
         if currency is not None and not str(currency).strip():
             raise ValidationError("The currency name can't be empty.")
@@ -69,3 +75,12 @@ class ConfigChange:
 
 
 SETTING_NAMES = tuple(f.name for f in fields(GuildSettings) if f.name != "guild_id")
+
+
+_TYPED_AS_DURATIONS = ("unresolve_window_seconds", "auto_refund_after_seconds")
+
+
+def _describe(name: str, bounds: limits.Bounds) -> str:
+    if name in _TYPED_AS_DURATIONS:  # typed like `3d` (or `off`), not as seconds
+        return f"The {name.removesuffix('_seconds').replace('_', ' ')} can be at most {bounds.high // 86400:,} days."
+    return bounds.describe(name.replace("_", " "))

@@ -28,8 +28,10 @@ class TransferReason(StrEnum):
     SALE = "sale"
     PAYOUT = "payout"
     REFUND = "refund"
-    SUBSIDY = "subsidy"
+    SUBSIDY = "subsidy"  # liquidity into a market's pool: the house's at creation, a member's by /market subsidize
     HOUSE_RETURN = "house_return"
+    UNRESOLVE = "unresolve"  # a settlement reversed: what its payouts and house return put back into the pool
+    SHORTFALL = "shortfall"  # the part of a reversed payout its winner had already spent: the house pays it
 
 
 @dataclass(frozen=True, slots=True)

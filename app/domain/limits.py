@@ -55,3 +55,9 @@ DAILY_BONUS = Bounds(0, 10**9)
 MAX_STAKE = Bounds(1, 10**9)
 
 DAILY_PERIOD = timedelta(hours=24)
+
+# -- undoing and refunding settlements ---------------------------------------------------------------------------
+UNRESOLVE_WINDOW_SECONDS = Bounds(0, 7 * 86400)  # how long a creator may unresolve their market (0: never)
+MANAGER_UNRESOLVE = timedelta(days=7)  # how long managers and the resolver role may unresolve a market
+AUTO_REFUND_SECONDS = Bounds(0, 365 * 86400)  # a closed market nobody resolves is refunded after this (0: never)
+REFUND_REMINDER = timedelta(days=1)  # the creator hears this long before their market is refunded

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -11,6 +11,7 @@ from typing import Any
 from app.domain import lmsr
 from app.domain.actor import Actor
 from app.domain.errors import Conflict, Forbidden, RoleRequired
+from app.domain.limits import MANAGER_UNRESOLVE
 from app.domain.shares import from_micro
 
 
@@ -61,6 +62,20 @@ class Market:
     settled_at: datetime | None = None
     resolution: Resolution | None = None
     total_paid: int | None = None
+    shift: tuple[int, ...] = ()  # the market maker's micro-shares beyond those outstanding (after subsidies)
+    closed_to_settle: bool = False  # closed only because a (deferred) settlement was asked for
+
+    def maker_shares(self) -> tuple[int, ...]:
+        """The market maker's state: the outstanding micro-shares plus the shift subsidies left (none: zeros)."""
+        if not self.shift:
+            return self.shares
+        return tuple(q + s for q, s in zip(self.shares, self.shift, strict=True))
+
+    def outstanding(self, maker_shares: tuple[int, ...]) -> tuple[int, ...]:
+        """The outstanding micro-shares for a state of the market maker (the inverse of `maker_shares`)."""
+        if not self.shift:
+            return maker_shares
+        return tuple(x - s for x, s in zip(maker_shares, self.shift, strict=True))
 
     def is_trading(self, now: datetime | None = None) -> bool:
         return self.status is MarketStatus.OPEN and (now is None or as_utc(self.closes_at) > now)
@@ -69,7 +84,7 @@ class Market:
         """The market maker's view of this market (closed to trading once its close time has passed)."""
         return lmsr.MarketState(
             liquidity=self.liquidity,
-            shares=tuple(from_micro(q) for q in self.shares),
+            shares=tuple(from_micro(q) for q in self.maker_shares()),
             is_open=self.is_trading(now),
         )
 
@@ -92,3 +107,35 @@ def require_may_settle(actor: Actor, market: Market, resolver_role_id: int | Non
         raise Forbidden("Only the market's creator, a resolver or a server manager can do that.")
     if market.status.is_settled:
         raise Conflict(f"Market #{market.number} is already {market.status}.")
+
+
+def require_may_unresolve(
+    actor: Actor, market: Market, resolver_role_id: int | None, window: int, now: datetime
+) -> None:
+    """A settled market may be reopened by its creator within the server's window (`window` seconds), and by a
+    server manager or the resolver role within 7 days."""
+    if not market.status.is_settled or market.settled_at is None:
+        raise Conflict(f"Market #{market.number} is not resolved or cancelled.")
+    since = now - as_utc(market.settled_at)
+    if actor.is_manager or actor.has_role(resolver_role_id):
+        if since > MANAGER_UNRESOLVE:
+            raise Conflict(f"Market #{market.number} settled more than 7 days ago: it can no longer be unresolved.")
+    elif actor.user_id == market.creator_id:
+        if window <= 0 or since > timedelta(seconds=window):
+            if window <= 0:
+                raise Forbidden("Here only a resolver or a server manager can unresolve a market.")
+            raise Forbidden(
+                f"A market's creator can unresolve it only within {spoken_duration(window)} of its settlement; "
+                "ask a resolver or a server manager."
+            )
+    else:
+        raise Forbidden("Only the market's creator, a resolver or a server manager can do that.")
+
+
+def spoken_duration(seconds: int) -> str:
+    """`10 minutes`, `14 days`: a duration in its largest whole unit."""
+    for name, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        if seconds % size == 0:
+            count = seconds // size
+            return f"{count:,} {name}" + ("" if count == 1 else "s")
+    raise AssertionError("unreachable")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from app.domain.ledger import AccountKind, TransferReason
 from app.domain.market import Market
 from app.persistence.session import Session
 from app.persistence.sql import market_from_row
@@ -37,6 +38,27 @@ class SqlBooks:
             )
         )
         return [(int(t), int(a), d, c) for t, a, d, c in await self._session.conn.execute(query)]
+
+    async def stray_shortfalls(self) -> list[int]:
+        debit = accounts.alias("debit_acc")
+        credit = accounts.alias("credit_acc")
+        query = (
+            sa.select(transfers.c.id)
+            .select_from(
+                transfers.join(debit, debit.c.id == transfers.c.debit_account_id).join(
+                    credit, credit.c.id == transfers.c.credit_account_id
+                )
+            )
+            .where(
+                transfers.c.reason == TransferReason.SHORTFALL.value,
+                sa.or_(
+                    debit.c.kind != AccountKind.HOUSE.value,
+                    credit.c.kind != AccountKind.MEMBER.value,
+                    transfers.c.market_id.is_(None),
+                ),
+            )
+        )
+        return [int(t) for t in await self._session.conn.scalars(query)]
 
     async def account_totals(self) -> list[AccountTotal]:
         credits = sa.select(transfers.c.credit_account_id.label("account_id"), transfers.c.amount.label("delta"))

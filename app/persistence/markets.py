@@ -7,17 +7,54 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from app.domain.ledger import TransferReason
 from app.domain.market import Market, MarketStatus
 from app.persistence.accounts import SqlAccounts
 from app.persistence.session import Session
 from app.persistence.sql import market_from_row
 from app.services.rows import NewMarket
-from models.tables import guilds, markets
+from models.tables import guilds, markets, transfers
 
 _BY_NUMBER = sa.select(markets).where(
     markets.c.guild_id == sa.bindparam("market_guild_id"), markets.c.number == sa.bindparam("market_number")
 )
 _BY_NUMBER_LOCKED = _BY_NUMBER.with_for_update()
+SETTLEMENT_REASONS = tuple(
+    r.value
+    for r in (TransferReason.PAYOUT, TransferReason.REFUND, TransferReason.HOUSE_RETURN, TransferReason.UNRESOLVE)
+)
+_pool = sa.bindparam("settled_pool_id", type_=sa.BigInteger())
+_from_pool = transfers.c.debit_account_id == _pool
+_counterparty = sa.case((_from_pool, transfers.c.credit_account_id), else_=transfers.c.debit_account_id)
+_net = sa.func.sum(sa.case((_from_pool, transfers.c.amount), else_=-transfers.c.amount))
+# Read off the partial index of settlement transfers, whatever the number of trades.
+_SETTLED = (
+    sa.select(_counterparty, _net)
+    .where(transfers.c.market_id == sa.bindparam("settled_market_id"), transfers.c.reason.in_(SETTLEMENT_REASONS))
+    .group_by(_counterparty)
+    .having(_net != 0)
+)
+
+
+_DUE = {
+    # A closed market's refund is due (`offset` seconds early) in a server that refunds closed markets at all.
+    "postgresql": "markets.closed_at + (guilds.auto_refund_after_seconds - :{offset}) * interval '1 second' <= :{now}",
+    "sqlite": "julianday(markets.closed_at) + (guilds.auto_refund_after_seconds - :{offset}) / 86400.0"
+    " <= julianday(:{now})",
+}
+
+
+def _refund_due(dialect: str, now: datetime, offset: int) -> sa.ColumnElement[bool]:
+    names = {"now": f"due_now_{offset}", "offset": f"due_offset_{offset}"}
+    due = sa.text(_DUE[dialect].format(**names)).bindparams(
+        sa.bindparam(names["now"], now, type_=sa.DateTime(timezone=True)), sa.bindparam(names["offset"], offset)
+    )
+    return sa.and_(
+        markets.c.status == MarketStatus.CLOSED.value,
+        markets.c.closed_at.is_not(None),
+        guilds.c.auto_refund_after_seconds > 0,
+        due,
+    )
 
 
 class SqlMarkets:
@@ -68,6 +105,8 @@ class SqlMarkets:
         values: dict[str, Any] = {"status": status.value, "closed_at": sa.func.coalesce(markets.c.closed_at, now)}
         if status.is_settled:
             values.update(settled_at=now, **settled)
+        else:
+            values.update(settled)
         row = (
             (
                 await self._session.conn.execute(
@@ -115,3 +154,54 @@ class SqlMarkets:
             .all()
         )
         return [market_from_row(row) for row in rows]
+
+    async def settled(self, market: Market) -> dict[int, int]:
+        params = {"settled_market_id": market.id, "settled_pool_id": market.pool_account_id}
+        rows = await self._session.conn.execute(_SETTLED, params)
+        return {int(account): int(net) for account, net in rows}
+
+    async def reopen(self, market: Market, status: MarketStatus, now: datetime) -> Market:
+        values: dict[str, Any] = {
+            "status": status.value,
+            "closed_at": now if status is MarketStatus.CLOSED else None,
+            "settled_at": None,
+            "settled_by": None,
+            "resolution": sa.null(),
+            "total_paid": None,
+            "refund_reminded_at": None,
+            "closed_to_settle": False,
+        }
+        return await self._update(market, values)
+
+    async def subsidize(self, market: Market, liquidity: int, shift: tuple[int, ...]) -> Market:
+        return await self._update(market, {"liquidity": liquidity, "maker_shift": list(shift)})
+
+    async def _update(self, market: Market, values: dict[str, Any]) -> Market:
+        query = sa.update(markets).where(markets.c.id == market.id).values(**values).returning(markets)
+        return market_from_row((await self._session.conn.execute(query)).mappings().one())
+
+    async def refunds_due(self, now: datetime, limit: int) -> list[tuple[int, int]]:
+        query = (
+            sa.select(markets.c.guild_id, markets.c.number)
+            .join(guilds, guilds.c.id == markets.c.guild_id)
+            .where(_refund_due(self._session.dialect, now, 0))
+            .order_by(markets.c.closed_at)
+            .limit(limit)
+        )
+        return [(int(g), int(n)) for g, n in await self._session.conn.execute(query)]
+
+    async def remind_refunds(self, now: datetime, before: int, limit: int) -> list[Market]:
+        dialect = self._session.dialect
+        due = (
+            sa.select(markets.c.id)
+            .join(guilds, guilds.c.id == markets.c.guild_id)
+            .where(
+                _refund_due(dialect, now, before),
+                sa.not_(_refund_due(dialect, now, 0)),
+                markets.c.refund_reminded_at.is_(None),
+            )
+            .order_by(markets.c.closed_at)
+            .limit(limit)
+        )
+        query = sa.update(markets).where(markets.c.id.in_(due)).values(refund_reminded_at=now).returning(markets)
+        return [market_from_row(row) for row in (await self._session.conn.execute(query)).mappings()]

@@ -54,4 +54,6 @@ def market_from_row(row: Mapping[Any, Any]) -> Market:
         settled_at=row["settled_at"],
         resolution=row["resolution"],
         total_paid=row["total_paid"],
+        shift=tuple(int(s) for s in row["maker_shift"] or ()),
+        closed_to_settle=bool(row["closed_to_settle"]),
     )

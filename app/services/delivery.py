@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Protocol
 
 from app.domain.events import AggregateType, EventStatus, StoredEvent
-from app.services.results import MarketView, Settlement
+from app.services.results import MarketView, Settlement, Unresolved
 from app.services.rows import Followup, MarketMessage
 
 
@@ -135,8 +135,15 @@ class Board(Protocol):
 
     async def post_closing_soon(self, channel_id: int, market: MarketView, nonce: str) -> bool: ...
 
-    async def finish(self, followup: Followup, outcome: Settlement | str) -> None:
-        """Finish an acknowledged (deferred) reply with the settlement, or with why it could not be done."""
+    async def post_unresolved(self, channel_id: int, unresolved: Unresolved, nonce: str) -> bool: ...
+
+    async def post_refund_reminder(
+        self, channel_id: int, market: MarketView, creator_id: int, refund_at: datetime, nonce: str
+    ) -> bool:
+        """Remind the creator (pinged, and nobody else) that their market will be refunded at `refund_at`."""
+
+    async def finish(self, followup: Followup, outcome: Settlement | Unresolved | str) -> None:
+        """Finish an acknowledged (deferred) reply with the settlement (or unresolve), or why it could not be done."""
 
 
 class Consumer(Protocol):

@@ -95,7 +95,9 @@ async def close_market(uow: UnitOfWork, actor: Actor, number: int) -> MarketView
 
 async def stop_trading(uow: UnitOfWork, actor: Actor, market: Market, **audit: Any) -> Market:
     """Close an open market (locked by the caller), audited and told as `MarketClosed`."""
-    closed = await uow.markets.set_status(market, MarketStatus.CLOSED, uow.now)
+    # A market closed only because a settlement was asked for comes back open if that settlement is undone.
+    to_settle = "settling" in audit
+    closed = await uow.markets.set_status(market, MarketStatus.CLOSED, uow.now, closed_to_settle=to_settle)
     uow.ledger.audit(actor, AuditAction.MARKET_CLOSE, market_id=market.id, number=market.number, **audit)
     uow.events.record(actor, MarketClosed(market.id, number=market.number, expired=False))
     return closed

@@ -81,10 +81,27 @@ class MarketRepository(Protocol):
         """Insert the market with its (empty) pool account."""
 
     async def set_status(self, market: Market, status: MarketStatus, now: datetime, **settled: Any) -> Market:
-        """Move the market to `status`; for a settlement `settled` holds settled_by, resolution and total_paid."""
+        """Move the market to `status`; for a settlement `settled` holds settled_by, resolution and total_paid, for
+        a close `closed_to_settle` (closed only because a settlement was asked for)."""
 
     async def close_expired(self, now: datetime) -> list[Market]:
         """Close every open market whose close time has passed; the markets closed."""
+
+    async def settled(self, market: Market) -> dict[int, int]:
+        """Account id -> the points its settlements paid out of the market's pool and no reversal took back:
+        the members' payouts or refunds and the house's return, of the settlement in force (none: empty)."""
+
+    async def reopen(self, market: Market, status: MarketStatus, now: datetime) -> Market:
+        """A settled market open or closed again (closed now), its settlement forgotten."""
+
+    async def subsidize(self, market: Market, liquidity: int, shift: tuple[int, ...]) -> Market:
+        """The market maker deepened: its new liquidity, and its shares beyond those outstanding."""
+
+    async def refunds_due(self, now: datetime, limit: int) -> list[tuple[int, int]]:
+        """(guild id, number) of closed markets whose server's `auto_refund_after` has passed since they closed."""
+
+    async def remind_refunds(self, now: datetime, before: int, limit: int) -> list[Market]:
+        """Mark reminded, and return, the closed markets to be refunded within `before` seconds (not yet due)."""
 
     async def closing_soon(self, now: datetime, until: datetime) -> list[Market]:
         """Mark announced, and return, the open markets closing before `until` that were not announced yet, in
@@ -197,6 +214,9 @@ class Books(Protocol):
     async def malformed_transfers(self) -> list[tuple[int, int, int | None, int | None]]:
         """(id, amount, debit, credit) of transfers that are not a positive amount between two distinct
         accounts of their own server."""
+
+    async def stray_shortfalls(self) -> list[int]:
+        """Ids of `shortfall` transfers that do not go from the house to a member for a market."""
 
     async def account_totals(self) -> list[AccountTotal]: ...
 

@@ -71,6 +71,25 @@ class Settlement(BaseModel):
 TOP_PAYOUTS = 25
 
 
+class Unresolved(BaseModel):
+    """A settlement reversed: what it was, and what taking its payouts back took."""
+
+    market: MarketView
+    undone: dict[str, Any]
+    reason: str | None = None
+    reclaimed: int
+    shortfall: int  # what the house paid for payouts already spent
+    members: int
+
+
+class SubsidyReceipt(BaseModel):
+    market: MarketView
+    amount: int
+    liquidity_before: int
+    balance: int
+    currency: str
+
+
 class SettlementDeferred(BaseModel):
     """A settlement too large to answer within Discord's deadline: acknowledged, and left to the worker."""
 
@@ -146,6 +165,8 @@ class GuildConfig(BaseModel):
     resolver_role_id: int | None
     mention_winners: bool = False
     announce_closing: bool = False
+    unresolve_window_seconds: int = 600
+    auto_refund_after_seconds: int = 14 * 86400
 
 
 def market_view(market: Market, currency: str, probabilities: Sequence[Decimal] | None = None) -> MarketView:

@@ -18,7 +18,7 @@ from app.domain.events import MarketCancelled, MarketResolved, SettlementRequest
 from app.domain.guild import GuildSettings
 from app.domain.inputs import match_outcome, parse_weights
 from app.domain.ledger import Transfer, TransferReason
-from app.domain.market import Market, MarketStatus, Resolution, require_may_settle
+from app.domain.market import Market, MarketStatus, Resolution, require_may_settle, require_may_unresolve
 from app.services.markets import find_market, stop_trading
 from app.services.ports import UnitOfWork, Work
 from app.services.results import TOP_PAYOUTS, Payout, Settlement, SettlementDeferred, market_view
@@ -129,6 +129,7 @@ class SettlementKind(StrEnum):
     RESOLVE = "resolve"
     RESOLVE_WEIGHTED = "resolve_weighted"
     CANCEL = "cancel"
+    UNRESOLVE = "unresolve"  # not a settlement, but as large as one: deferred the same way
 
 
 async def holder_count(uow: UnitOfWork, guild_id: int, number: int) -> int:
@@ -141,7 +142,12 @@ async def request_settlement(
 ) -> SettlementDeferred:
     """Acknowledge a settlement the worker will do (`SettlementRequested`), after the same checks. An open
     market closes now: nobody may trade on a decision that has been taken but not yet paid out."""
-    _, market = await _settleable(uow, actor, number)
+    if kind is SettlementKind.UNRESOLVE:
+        guild = await uow.guilds.get(actor.guild_id)
+        market = await find_market(uow, actor.guild_id, number, lock=True)
+        require_may_unresolve(actor, market, guild.resolver_role_id, guild.unresolve_window_seconds, uow.now)
+    else:
+        _, market = await _settleable(uow, actor, number)
     if kind is SettlementKind.RESOLVE:
         match_outcome(market.outcomes, argument)  # refused now, rather than once the worker gets to it
     elif kind is SettlementKind.RESOLVE_WEIGHTED:
@@ -166,7 +172,7 @@ async def request_settlement(
 
 
 def settle(kind: SettlementKind, actor: Actor, number: int, argument: str) -> Work[Settlement]:
-    """The settlement use case of `kind`, as a unit of work."""
+    """The settlement use case of `kind` (not `UNRESOLVE`: `unresolve.unresolve_market`), as a unit of work."""
     if kind is SettlementKind.RESOLVE:
         return lambda uow: resolve_market(uow, actor, number, argument)
     if kind is SettlementKind.RESOLVE_WEIGHTED:

@@ -121,7 +121,7 @@ async def trade(uow: UnitOfWork, orders: Sequence[Order], *, check_records: bool
     if failed:
         await _replay(uow, orders, filled, failed)
     if batch.trades:
-        shares = tuple(to_micro(q) for q in batch.state.shares)
+        shares = book.market.outstanding(tuple(to_micro(q) for q in batch.state.shares))
         market = book.market.after_trades(shares, batch.volume, batch.trade_count)
         uow.trades.write(market, list(batch.positions.values()), batch.trades, uow.now)
     return _complete(filled)
@@ -176,7 +176,9 @@ def _fill(uow: UnitOfWork, batch: _Batch, order: Order) -> TradeReceipt:
     change = -result.points if buying else result.points
     volume, trade_count = batch.volume + result.points, batch.trade_count + 1
     probabilities = lmsr.prices(result.state)
-    shown = market.after_trades(tuple(to_micro(q) for q in result.state.shares), volume, trade_count)
+    shown = market.after_trades(
+        market.outstanding(tuple(to_micro(q) for q in result.state.shares)), volume, trade_count
+    )
     receipt = TradeReceipt(
         market=market_view(shown, book.currency, probabilities),
         side=order.side.value,

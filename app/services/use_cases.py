@@ -7,6 +7,7 @@ batches a market's concurrent trades; reads run in a read-only unit of work.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from contextvars import ContextVar
 from datetime import datetime
@@ -19,7 +20,7 @@ from app import telemetry
 from app.domain.actor import Actor
 from app.domain.guild import ConfigChange
 from app.domain.market import MarketStatus
-from app.services import admin, markets, queries, settlement, verify, wallet
+from app.services import admin, markets, queries, refunds, settlement, subsidy, unresolve, verify, wallet
 from app.services.idempotency import execute
 from app.services.ports import Throttle, ThrottledAction, Transactions, UnitOfWork, Work
 from app.services.results import (
@@ -32,12 +33,15 @@ from app.services.results import (
     Portfolio,
     Settlement,
     SettlementDeferred,
+    SubsidyReceipt,
     TradeReceipt,
+    Unresolved,
 )
 from app.services.rows import Followup
 from app.services.settlement import SettlementKind
 from app.services.trading_desk import TradingDesk
 
+logger = logging.getLogger("hunch.use_cases")
 R = TypeVar("R", bound=BaseModel)
 T = TypeVar("T")
 
@@ -116,6 +120,53 @@ class UseCases:
         return await self._execute(
             actor, f"market.{kind.value}", Settlement, settlement.settle(kind, actor, number, argument)
         )
+
+    async def unresolve_market(
+        self, actor: Actor, number: int, reason: str = "", followup: Followup | None = None
+    ) -> Unresolved | SettlementDeferred:
+        """Unresolve now; or, as a settlement of as many holders would be, acknowledge it and leave it to the worker."""
+        if followup is not None and self._defer_from is not None:
+            holders = await self._read(lambda uow: settlement.holder_count(uow, actor.guild_id, number))
+            if holders >= self._defer_from:
+                kind = SettlementKind.UNRESOLVE
+                return await self._execute(
+                    actor,
+                    "market.unresolve.deferred",
+                    SettlementDeferred,
+                    lambda uow: settlement.request_settlement(uow, actor, number, kind, reason, followup),
+                )
+        return await self.unresolve(actor, number, reason)
+
+    async def unresolve(self, actor: Actor, number: int, reason: str) -> Unresolved:
+        """The reversal itself (the worker calls this for a deferred one, as the member who asked)."""
+        return await self._execute(
+            actor, "market.unresolve", Unresolved, lambda uow: unresolve.unresolve_market(uow, actor, number, reason)
+        )
+
+    async def subsidize_market(self, actor: Actor, number: int, amount: int) -> SubsidyReceipt:
+        return await self._execute(
+            actor, "market.subsidize", SubsidyReceipt, lambda uow: subsidy.subsidize_market(uow, actor, number, amount)
+        )
+
+    async def refund_stale_markets(self, now: datetime) -> list[tuple[int, int]]:
+        """Cancel, with refunds, each closed market nobody resolved in time: each in a transaction of its own."""
+        refunded = []
+        for guild_id, number in await self._read(lambda uow: refunds.refunds_due(uow, now)):
+
+            async def refund(uow: UnitOfWork, guild_id: int = guild_id, number: int = number) -> Settlement | None:
+                return await refunds.refund_if_stale(uow, guild_id, number)
+
+            try:
+                done = await self._transactions.run(refund)
+            except Exception:  # one market's failure must not hold back the others, nor the rest of the pass
+                logger.exception("stale market not refunded", extra={"fields": {"number": number}})
+                continue
+            if done is not None:
+                refunded.append((guild_id, number))
+        return refunded
+
+    async def remind_refunds(self, now: datetime) -> int:
+        return await self._transactions.run(lambda uow: refunds.remind_refunds(uow, now))
 
     async def close_expired_markets(self, now: datetime) -> list[tuple[int, int]]:
         return await self._transactions.run(lambda uow: markets.close_expired_markets(uow, now))

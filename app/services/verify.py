@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from decimal import Decimal
 
+from app.domain import lmsr
 from app.domain.ledger import AccountKind
 from app.domain.shares import MICRO
 from app.services.ports import UnitOfWork
+
+_TOLERANCE = Decimal("1e-30")  # the market maker's own check's (payouts are whole micro-shares, floored)
 
 
 async def verify_ledger(uow: UnitOfWork) -> list[str]:
@@ -16,6 +20,9 @@ async def verify_ledger(uow: UnitOfWork) -> list[str]:
         problems.append(
             f"transfer {transfer_id} is unbalanced (amount {amount}, debit account {debit}, credit account {credit})"
         )
+
+    for transfer_id in await uow.books.stray_shortfalls():
+        problems.append(f"transfer {transfer_id} is a shortfall that does not go from the house to a member")
 
     guild_totals: dict[int, int] = defaultdict(int)
     pool_balance: dict[int, int] = {}
@@ -52,4 +59,6 @@ async def verify_ledger(uow: UnitOfWork) -> list[str]:
             problems.append(
                 f"{label}: pool of {pool} points cannot cover the worst-case payout ({max(market.shares)} micro-shares)"
             )
+        elif lmsr.required_pool(market.liquidity, market.maker_shares(), market.shares) - pool > _TOLERANCE:
+            problems.append(f"{label}: pool of {pool} points cannot cover the worst case after every possible trade")
     return problems

@@ -22,6 +22,10 @@ def _role(role_id: int | None, otherwise: str) -> str:
     return f"<@&{role_id}>" if role_id else otherwise
 
 
+def _off(seconds: int) -> str:
+    return duration_text(seconds) if seconds > 0 else "off"
+
+
 def config_embed(config: GuildConfig) -> Embed:
     currency = config.currency_name
     rows = [
@@ -35,6 +39,8 @@ def config_embed(config: GuildConfig) -> Embed:
         ("Resolvers", _role(config.resolver_role_id, "creators and managers")),
         ("Winners mentioned", "yes" if config.mention_winners else "no"),
         ("Closing announced", "an hour before" if config.announce_closing else "no"),
+        ("Unresolve window", _off(config.unresolve_window_seconds)),
+        ("Auto refund after", _off(config.auto_refund_after_seconds)),
     ]
     return {
         "title": "Hunch settings",

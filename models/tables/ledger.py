@@ -39,6 +39,18 @@ class Guild(SQLModel, table=True):
     announce_closing: bool = Field(
         default=DEFAULTS.announce_closing, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false())
     )
+    unresolve_window_seconds: int = Field(
+        default=DEFAULTS.unresolve_window_seconds,
+        sa_column=sa.Column(
+            sa.Integer(), nullable=False, server_default=sa.text(str(DEFAULTS.unresolve_window_seconds))
+        ),
+    )
+    auto_refund_after_seconds: int = Field(
+        default=DEFAULTS.auto_refund_after_seconds,
+        sa_column=sa.Column(
+            sa.Integer(), nullable=False, server_default=sa.text(str(DEFAULTS.auto_refund_after_seconds))
+        ),
+    )
     next_market_number: int = Field(default=1, sa_column=sa.Column(sa.Integer(), nullable=False))
     created_at: datetime = time()
 
@@ -82,6 +94,9 @@ class Account(SQLModel, table=True):
     )
 
 
+_SETTLEMENT = "reason IN ('payout', 'refund', 'house_return', 'unresolve')"
+
+
 class Transfer(SQLModel, table=True):
     """One movement of points: `amount` leaves the debit account and arrives in the credit account."""
 
@@ -105,6 +120,13 @@ class Transfer(SQLModel, table=True):
         sa.ForeignKeyConstraint(["credit_account_id"], ["accounts.id"], name="fk_transfer_credit"),
         sa.Index("ix_transfers_debit", "debit_account_id"),
         sa.Index("ix_transfers_credit", "credit_account_id"),
+        # A market's settlements and their reversals, read when it is unresolved (a few rows among its trades').
+        sa.Index(
+            "ix_transfers_settlement",
+            "market_id",
+            postgresql_where=sa.text(_SETTLEMENT),
+            sqlite_where=sa.text(_SETTLEMENT),
+        ),
     )
 
 

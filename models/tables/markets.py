@@ -44,6 +44,13 @@ class Market(SQLModel, table=True):
     resolution: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON(), nullable=True))
     total_paid: int | None = big(nullable=True)
     closing_announced_at: datetime | None = time(nullable=True)
+    # Micro-shares the market maker holds beyond those outstanding, per outcome (after subsidies; null: none).
+    maker_shift: list[int] | None = Field(default=None, sa_column=sa.Column(sa.JSON(), nullable=True))
+    refund_reminded_at: datetime | None = time(nullable=True)  # its creator heard it is about to be refunded
+    # Closed only because a settlement was asked for (and left to the worker): undone, the market reopens.
+    closed_to_settle: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false())
+    )
 
     __table_args__ = (
         sa.CheckConstraint(one_of("status", MarketStatus), name="market_status"),

@@ -33,3 +33,15 @@ def test_only_what_was_given_changes() -> None:
 def test_out_of_bounds(change: ConfigChange, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         change.changes()
+
+
+def test_the_unresolve_window_and_the_auto_refund_take_durations_within_their_bounds() -> None:
+    assert (DEFAULTS.unresolve_window_seconds, DEFAULTS.auto_refund_after_seconds) == (600, 14 * 86400)
+    assert ConfigChange(unresolve_window_seconds=0, auto_refund_after_seconds=0).changes() == {
+        "unresolve_window_seconds": 0,
+        "auto_refund_after_seconds": 0,
+    }
+    with pytest.raises(ValidationError, match=r"The unresolve window can be at most 7 days\."):
+        ConfigChange(unresolve_window_seconds=8 * 86400).changes()
+    with pytest.raises(ValidationError, match=r"The auto refund after can be at most 365 days\."):
+        ConfigChange(auto_refund_after_seconds=366 * 86400).changes()

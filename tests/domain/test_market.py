@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -9,7 +10,15 @@ import pytest
 
 from app.domain.actor import Actor
 from app.domain.errors import Conflict, Forbidden, RoleRequired
-from app.domain.market import Market, MarketStatus, as_utc, require_may_create, require_may_settle
+from app.domain.market import (
+    Market,
+    MarketStatus,
+    as_utc,
+    require_may_create,
+    require_may_settle,
+    require_may_unresolve,
+    spoken_duration,
+)
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -87,3 +96,54 @@ def test_who_may_settle(actor: Actor, allowed: bool) -> None:
 def test_a_settled_market_cannot_be_settled_again() -> None:
     with pytest.raises(Conflict, match="already cancelled"):
         require_may_settle(Actor(9, 1), market(MarketStatus.CANCELLED), None)
+
+
+def settled(at: datetime, status: MarketStatus = MarketStatus.RESOLVED) -> Market:
+    return replace(market(status), settled_at=at, closed_at=at)
+
+
+@pytest.mark.parametrize(
+    ("actor", "after", "allowed"),
+    [
+        (Actor(9, 1), timedelta(minutes=10), True),  # the creator, within the window
+        (Actor(9, 1), timedelta(minutes=10, seconds=1), False),
+        (Actor(9, 5, is_manager=True), timedelta(days=7), True),
+        (Actor(9, 5, is_manager=True), timedelta(days=7, seconds=1), False),
+        (Actor(9, 5, role_ids=frozenset({7})), timedelta(days=3), True),  # the resolver role
+        (Actor(9, 5, role_ids=frozenset({8})), timedelta(0), False),
+    ],
+)
+def test_who_may_unresolve_and_until_when(actor: Actor, after: timedelta, allowed: bool) -> None:
+    if allowed:
+        require_may_unresolve(actor, settled(NOW), 7, 600, NOW + after)
+    else:
+        with pytest.raises((Forbidden, Conflict)):
+            require_may_unresolve(actor, settled(NOW), 7, 600, NOW + after)
+
+
+def test_an_unsettled_market_cannot_be_unresolved_and_a_window_of_zero_leaves_it_to_resolvers() -> None:
+    with pytest.raises(Conflict, match="not resolved or cancelled"):
+        require_may_unresolve(Actor(9, 1), market(MarketStatus.CLOSED), None, 600, NOW)
+    with pytest.raises(Forbidden, match="only a resolver or a server manager"):
+        require_may_unresolve(Actor(9, 1), settled(NOW, MarketStatus.CANCELLED), None, 0, NOW)
+    with pytest.raises(Forbidden, match="within 1 hour of its settlement"):
+        require_may_unresolve(Actor(9, 1), settled(NOW), None, 3600, NOW + timedelta(hours=2))
+
+
+def test_the_market_makers_state_is_the_outstanding_shares_plus_the_shift() -> None:
+    shifted = replace(market(shares=(2_000_000, 0)), shift=(0, 3_000_000))
+    assert shifted.maker_shares() == (2_000_000, 3_000_000)
+    assert shifted.outstanding((2_500_000, 3_000_000)) == (500_000 + 2_000_000, 0)
+    assert shifted.state().shares == (Decimal(2), Decimal(3))
+    assert market(shares=(5, 6)).maker_shares() == (5, 6)  # no shift: the same shares
+
+
+def test_spoken_durations() -> None:
+    assert [spoken_duration(s) for s in (60, 600, 3600, 86400, 14 * 86400, 90)] == [
+        "1 minute",
+        "10 minutes",
+        "1 hour",
+        "1 day",
+        "14 days",
+        "90 seconds",
+    ]

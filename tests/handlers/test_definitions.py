@@ -64,6 +64,8 @@ CONTRACT: dict[str, Any] = {
         "resolve": [MARKET_AC, ("outcome", STR, True, AC)],
         "resolve-weighted": [MARKET_AC, ("weights", STR, True, {})],
         "cancel": [MARKET_AC, ("reason", STR, False, {"max_length": 200})],
+        "unresolve": [MARKET_AC, ("reason", STR, False, {"max_length": 200})],
+        "subsidize": [MARKET_AC, ("amount", INT, True, {"min_value": 1, "max_value": 10**12})],
     },
     "bet": [MARKET_AC, ("outcome", STR, True, AC), ("amount", INT, True, {"min_value": 1})],
     "sell": [MARKET_AC, ("outcome", STR, True, AC), ("shares", NUM, False, {"min_value": 0.000001})],
@@ -86,6 +88,8 @@ CONTRACT: dict[str, Any] = {
             ("clear_resolver_role", BOOL, False, {}),
             ("mention_winners", BOOL, False, {}),
             ("announce_closing", BOOL, False, {}),
+            ("unresolve_window", STR, False, {}),
+            ("auto_refund_after", STR, False, {}),
         ],
         "grant": [
             ("user", USER, True, {}),

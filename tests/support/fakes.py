@@ -21,7 +21,7 @@ from app.domain.actor import Actor
 from app.domain.audit import AuditAction
 from app.domain.events import DomainEvent
 from app.domain.guild import GuildSettings
-from app.domain.ledger import AccountKind, Transfer
+from app.domain.ledger import AccountKind, Transfer, TransferReason
 from app.domain.market import Market, MarketStatus
 from app.services.rows import (
     AccountTotal,
@@ -38,6 +38,12 @@ from app.services.rows import (
 
 T = TypeVar("T")
 START = datetime(2026, 1, 1, tzinfo=UTC)
+_SETTLEMENT_REASONS = (
+    TransferReason.PAYOUT,
+    TransferReason.REFUND,
+    TransferReason.HOUSE_RETURN,
+    TransferReason.UNRESOLVE,
+)
 
 
 class DuplicateKey(Exception):
@@ -78,6 +84,7 @@ class FakeBooks:
     record_times: dict[int, datetime] = field(default_factory=dict)
     events: list[tuple[Actor, DomainEvent]] = field(default_factory=list)
     closing_announced: set[int] = field(default_factory=set)  # market ids
+    refund_reminded: set[int] = field(default_factory=set)  # market ids
     followups: dict[int, Followup] = field(default_factory=dict)
     messages: dict[int, FakeMessage] = field(default_factory=dict)  # by market id
     ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -203,9 +210,61 @@ class FakeMarkets(_Repository):
         changes: dict[str, Any] = {"status": status, "closed_at": market.closed_at or now}
         if status.is_settled:
             changes.update(settled_at=now, resolution=settled.get("resolution"), total_paid=settled.get("total_paid"))
+        else:
+            changes.update(settled)
         updated = replace(self.books.markets[market.id], **changes)
         self.books.markets[market.id] = updated
         return updated
+
+    async def settled(self, market: Market) -> dict[int, int]:
+        net: dict[int, int] = {}
+        pool = market.pool_account_id
+        for posted in self.books.transfers:
+            t = posted.transfer
+            if t.market_id == market.id and t.reason in _SETTLEMENT_REASONS:
+                other, sign = (t.credit, 1) if t.debit == pool else (t.debit, -1)
+                net[other] = net.get(other, 0) + sign * t.amount
+        return {account: amount for account, amount in net.items() if amount}
+
+    async def reopen(self, market: Market, status: MarketStatus, now: datetime) -> Market:
+        reopened = replace(
+            self.books.markets[market.id],
+            status=status,
+            closed_at=now if status is MarketStatus.CLOSED else None,
+            settled_at=None,
+            resolution=None,
+            total_paid=None,
+            closed_to_settle=False,
+        )
+        self.books.markets[market.id] = reopened
+        self.books.refund_reminded.discard(market.id)
+        return reopened
+
+    async def subsidize(self, market: Market, liquidity: int, shift: tuple[int, ...]) -> Market:
+        deeper = replace(self.books.markets[market.id], liquidity=liquidity, shift=shift)
+        self.books.markets[market.id] = deeper
+        return deeper
+
+    def _refund_at(self, market: Market) -> datetime | None:
+        after = self.books.guilds[market.guild_id].auto_refund_after_seconds
+        if market.status is not MarketStatus.CLOSED or market.closed_at is None or after <= 0:
+            return None
+        return market.closed_at + timedelta(seconds=after)
+
+    async def refunds_due(self, now: datetime, limit: int) -> list[tuple[int, int]]:
+        due = [m for m in self.books.markets.values() if (at := self._refund_at(m)) is not None and at <= now]
+        return [(m.guild_id, m.number) for m in due][:limit]
+
+    async def remind_refunds(self, now: datetime, before: int, limit: int) -> list[Market]:
+        due = [
+            m
+            for m in self.books.markets.values()
+            if (at := self._refund_at(m)) is not None
+            and at - timedelta(seconds=before) <= now < at
+            and m.id not in self.books.refund_reminded
+        ][:limit]
+        self.books.refund_reminded.update(m.id for m in due)
+        return due
 
     async def closing_soon(self, now: datetime, until: datetime) -> list[Market]:
         soon = [
@@ -466,6 +525,18 @@ class FakeBooksReader(_Repository):
             ):
                 bad.append((index, t.amount, t.debit if debit else None, t.credit if credit else None))
         return bad
+
+    async def stray_shortfalls(self) -> list[int]:
+        stray = []
+        for index, posted in enumerate(self.books.transfers, start=1):
+            t = posted.transfer
+            if t.reason is TransferReason.SHORTFALL and (
+                self.books.accounts[t.debit].kind is not AccountKind.HOUSE
+                or self.books.accounts[t.credit].kind is not AccountKind.MEMBER
+                or t.market_id is None
+            ):
+                stray.append(index)
+        return stray
 
     async def account_totals(self) -> list[AccountTotal]:
         entries: dict[int, int] = {}

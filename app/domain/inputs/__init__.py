@@ -15,7 +15,7 @@ comparing, weighting and picking outcomes) and `references` (which market a memb
 from __future__ import annotations
 
 from app.domain.inputs.amounts import parse_amount, parse_shares
-from app.domain.inputs.durations import parse_duration
+from app.domain.inputs.durations import parse_duration, parse_duration_or_off
 from app.domain.inputs.outcomes import match_outcome, outcome_key, parse_outcomes, parse_weights
 from app.domain.inputs.references import parse_market_reference
 from app.domain.inputs.text import clean_description, clean_text
@@ -27,6 +27,7 @@ __all__ = [
     "outcome_key",
     "parse_amount",
     "parse_duration",
+    "parse_duration_or_off",
     "parse_market_reference",
     "parse_outcomes",
     "parse_shares",

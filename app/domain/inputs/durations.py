@@ -8,7 +8,7 @@ from datetime import timedelta
 from app.domain.errors import ValidationError
 from app.domain.limits import DURATION_SECONDS
 
-__all__ = ["parse_duration"]
+__all__ = ["parse_duration", "parse_duration_or_off"]
 
 _MAX_DURATION_INPUT = 40
 """Longest duration text we try to read; anything longer is refused before parsing."""
@@ -49,3 +49,13 @@ def parse_duration(text: str) -> timedelta:
     if seconds > DURATION_SECONDS.high:
         raise ValidationError(f"A duration can be at most {_spoken(DURATION_SECONDS.high)}.")
     return timedelta(seconds=seconds)
+
+
+_OFF = ("off", "never", "0")
+
+
+def parse_duration_or_off(text: str) -> int:
+    """A setting's duration in seconds, or 0 for `off` (also `never`, `0`)."""
+    if text.strip().casefold() in _OFF:
+        return 0
+    return int(parse_duration(text).total_seconds())

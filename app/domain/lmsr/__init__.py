@@ -13,6 +13,8 @@ Layout
   :func:`quote_sell` / :func:`sell`, :func:`points_for_shares`.
 * :mod:`~app.domain.lmsr.settlement`: :func:`resolution_payouts`, :func:`weighted_payouts`,
   :func:`cancellation_refunds`, :func:`scale_to_fit`, in integers on micro-shares.
+* :mod:`~app.domain.lmsr.subsidy`: :func:`subsidize` (more liquidity, the same prices) and
+  :func:`required_pool` (what the pool must hold for the worst case).
 
 The rules
 ---------
@@ -57,6 +59,7 @@ from __future__ import annotations
 
 from app.domain.lmsr.settlement import cancellation_refunds, resolution_payouts, scale_to_fit, weighted_payouts
 from app.domain.lmsr.state import SHARE_QUANTUM, MarketState, cost, new_market, prices
+from app.domain.lmsr.subsidy import required_pool, subsidize
 from app.domain.lmsr.trading import TradeResult, buy, points_for_shares, quote_buy, quote_sell, sell
 
 __all__ = [
@@ -71,8 +74,10 @@ __all__ = [
     "prices",
     "quote_buy",
     "quote_sell",
+    "required_pool",
     "resolution_payouts",
     "scale_to_fit",
     "sell",
+    "subsidize",
     "weighted_payouts",
 ]

@@ -1,5 +1,5 @@
-"""Deferred work: a settlement acknowledged at once (a market with many holders) is done here, and its reply
-finished by editing the interaction's original response.
+"""Deferred work: a settlement (or an unresolve) acknowledged at once (a market with many holders) is done here,
+and its reply finished by editing the interaction's original response.
 
 The settlement runs as the member who asked, once: it is recorded under a key derived from the request's event
 (an interaction id of its own), so a redelivered event gets the recorded summary and pays nobody twice.
@@ -16,7 +16,7 @@ from app.domain.events import StoredEvent
 from app.services.consumers.notifications import nonce
 from app.services.delivery import Board, HoldOff, MessageGone, Postpone
 from app.services.ports import Transactions, UnitOfWork
-from app.services.results import Settlement
+from app.services.results import Settlement, Unresolved
 from app.services.rows import Followup
 from app.services.settlement import SettlementKind
 from app.services.use_cases import UseCases
@@ -53,11 +53,13 @@ class DeferredSettlements:
             interaction_id=work_key(event),
             channel_id=payload.get("channel_id"),
         )
-        outcome: Settlement | str
+        outcome: Settlement | Unresolved | str
+        kind, number, argument = SettlementKind(payload["kind"]), int(payload["number"]), str(payload["argument"])
         try:
-            outcome = await self._use_cases.settle(
-                actor, int(payload["number"]), SettlementKind(payload["kind"]), str(payload["argument"])
-            )
+            if kind is SettlementKind.UNRESOLVE:
+                outcome = await self._use_cases.unresolve(actor, number, argument)
+            else:
+                outcome = await self._use_cases.settle(actor, number, kind, argument)
         except HunchError as refused:  # e.g. someone settled the market meanwhile
             outcome = refused.message
         interaction_id = event.interaction_id
@@ -67,7 +69,7 @@ class DeferredSettlements:
 
         found = await self._transactions.run(followup)
         if found is None:  # the token expired before we got here: the summary goes to the channel instead
-            if isinstance(outcome, Settlement) and actor.channel_id is not None:
+            if not isinstance(outcome, str) and actor.channel_id is not None:
                 await self._post(actor.channel_id, outcome, event)
             return
         try:
@@ -77,8 +79,11 @@ class DeferredSettlements:
         except HoldOff as wait:
             raise Postpone(self._clock() + timedelta(seconds=wait.seconds), wait.reason) from None
 
-    async def _post(self, channel_id: int, settled: Settlement, event: StoredEvent) -> None:
+    async def _post(self, channel_id: int, done: Settlement | Unresolved, event: StoredEvent) -> None:
         try:
-            await self._board.post_settlement(channel_id, settled, nonce(event))
+            if isinstance(done, Unresolved):
+                await self._board.post_unresolved(channel_id, done, nonce(event))
+            else:
+                await self._board.post_settlement(channel_id, done, nonce(event))
         except HoldOff as wait:
             raise Postpone(self._clock() + timedelta(seconds=wait.seconds), wait.reason) from None

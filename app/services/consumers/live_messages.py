@@ -23,7 +23,16 @@ from app.services.rows import Followup, MarketMessage
 
 logger = logging.getLogger("hunch.live")
 
-CHANGES = frozenset({"trade.executed", "market.closed", "market.resolved", "market.cancelled"})
+CHANGES = frozenset(
+    {
+        "trade.executed",
+        "market.closed",
+        "market.resolved",
+        "market.cancelled",
+        "market.unresolved",
+        "market.subsidized",
+    }
+)
 EDITS_PER_TICK = 25
 RECHECK = timedelta(seconds=5)  # look at every message this often even when this process changed nothing
 FAILED_EDIT_HOLD = timedelta(minutes=5)

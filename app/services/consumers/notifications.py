@@ -1,4 +1,5 @@
-"""Notifications: a settled market's channel hears the summary; a market about to close can be announced.
+"""Notifications: a settled market's channel hears the summary, an unresolved one the notice; a market about to
+close can be announced; a closed market's creator hears a day before nobody's resolution makes Hunch refund it.
 
 A settlement answered in the market's own channel has already shown its summary there (it was the reply), so
 only a settlement made elsewhere (or by Hunch itself) is posted. Posts carry a nonce made from the event's id:
@@ -13,10 +14,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from app.domain.events import StoredEvent
+from app.domain.market import MarketStatus
 from app.services.delivery import Board, HoldOff, Postpone
 from app.services.ports import Transactions, UnitOfWork
 from app.services.queries import show_market
-from app.services.results import MarketView, Payout, Settlement
+from app.services.results import MarketView, Payout, Settlement, Unresolved
 
 logger = logging.getLogger("hunch.notifications")
 
@@ -28,7 +30,9 @@ def nonce(event: StoredEvent) -> str:
 
 class Notifications:
     name = "notifications"
-    types = frozenset({"market.resolved", "market.cancelled", "market.closing_soon"})
+    types = frozenset(
+        {"market.resolved", "market.cancelled", "market.closing_soon", "market.unresolved", "market.refund_due"}
+    )
     replayable = False  # it posts messages
 
     def __init__(self, transactions: Transactions, board: Board, clock: Callable[[], datetime]) -> None:
@@ -60,8 +64,24 @@ class Notifications:
         try:
             if event.type == "market.closing_soon":
                 sent = announce_closing and await self._board.post_closing_soon(channel_id, market, nonce(event))
+            elif event.type == "market.refund_due":
+                if market.status != MarketStatus.CLOSED:
+                    return  # resolved (or refunded) since: nothing to remind the creator of
+                refund_at = datetime.fromisoformat(payload["refund_at"])
+                creator = int(payload["creator_id"])
+                sent = await self._board.post_refund_reminder(channel_id, market, creator, refund_at, nonce(event))
             elif payload.get("answered_in") == channel_id:
                 return  # the member saw the summary there, as the reply to their command
+            elif event.type == "market.unresolved":
+                unresolved = Unresolved(
+                    market=market,
+                    undone=payload["undone"],
+                    reason=payload["reason"] or None,
+                    reclaimed=int(payload["reclaimed"]),
+                    shortfall=int(payload["shortfall"]),
+                    members=int(payload["members"]),
+                )
+                sent = await self._board.post_unresolved(channel_id, unresolved, nonce(event))
             else:
                 settled = Settlement(
                     market=market,

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.domain.errors import ValidationError
-from app.domain.inputs.durations import parse_duration
+from app.domain.inputs.durations import parse_duration, parse_duration_or_off
 
 # --- parse_duration --------------------------------------------------------------------------------------------------
 
@@ -77,3 +77,13 @@ def test_parse_duration_refuses(text: str, message: str) -> None:
 @given(st.integers(min_value=1, max_value=365 * 24 * 60))
 def test_parse_duration_minutes_round_trip(minutes: int) -> None:
     assert parse_duration(f"{minutes}m") == timedelta(minutes=minutes)
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("off", 0), (" Never ", 0), ("0", 0), ("10m", 600), ("2w", 1209600)])
+def test_a_setting_takes_a_duration_or_off(text: str, seconds: int) -> None:
+    assert parse_duration_or_off(text) == seconds
+
+
+def test_a_setting_refuses_what_is_neither() -> None:
+    with pytest.raises(ValidationError, match="duration like"):
+        parse_duration_or_off("soon")

@@ -30,9 +30,11 @@ PUBLIC = {
     "prices",
     "quote_buy",
     "quote_sell",
+    "required_pool",
     "resolution_payouts",
     "scale_to_fit",
     "sell",
+    "subsidize",
     "weighted_payouts",
 }
 
