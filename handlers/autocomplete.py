@@ -18,8 +18,11 @@ logger = logging.getLogger("hunch.handlers")
 
 # Markets waiting for a resolution are closed: offer them wherever a market can still be settled.
 _TRADING_PATHS = ("bet", "sell", "market close")
+# A chart is worth seeing at any point of a market's life, settled markets too.
+_ANY_STATUS_PATHS = ("market chart",)
 _MARKET_PATHS = (
     "market show",
+    "market chart",
     "market close",
     "market resolve",
     "market resolve-weighted",
@@ -33,7 +36,11 @@ _OUTCOME_PATHS = ("market resolve", "bet", "sell")
 async def market(ctx: Context) -> InteractionResponse:
     who = options.actor(ctx)
     typed = options.string(ctx, ctx.focused or "market") or ""
-    statuses = (MarketStatus.OPEN,) if ctx.path in _TRADING_PATHS else (MarketStatus.OPEN, MarketStatus.CLOSED)
+    statuses: tuple[MarketStatus, ...] = (MarketStatus.OPEN, MarketStatus.CLOSED)
+    if ctx.path in _TRADING_PATHS:
+        statuses = (MarketStatus.OPEN,)
+    elif ctx.path in _ANY_STATUS_PATHS:
+        statuses = tuple(MarketStatus)
     found = await ctx.use_cases.search_markets(who.guild_id, typed, statuses)
     return responses.autocomplete([(market_choice(n, q), str(n)) for n, q in found])
 

@@ -1,4 +1,4 @@
-"""`/market …`: create, show, list, close, resolve, resolve-weighted, cancel; and the Refresh button."""
+"""`/market …`: create, show, chart, list, close, resolve, resolve-weighted, cancel; and the Refresh button."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ from app.discord.custom_ids import decode
 from app.discord.router import Context, Router
 from app.domain import inputs, limits
 from app.domain.market import MarketStatus
+from app.domain.price_history import DEFAULT_PERIOD, ChartPeriod
 from app.services.markets import CreateMarket
 from handlers import options
 from handlers.definitions import LIST_ALL, LIST_FILTERS
+from handlers.render.chart import chart_reply
 from handlers.render.market import market_list, market_message, market_update
 from handlers.render.settlement import settlement_reply
 from models.discord.messages import InteractionResponse
@@ -38,6 +40,14 @@ async def show(ctx: Context) -> InteractionResponse:
     who = options.actor(ctx)
     number = await options.market_number(ctx, ctx.option("market"))
     return market_message(await ctx.use_cases.show_market(who.guild_id, number), ephemeral=True)
+
+
+async def chart(ctx: Context) -> InteractionResponse:
+    who = options.actor(ctx)
+    number = await options.market_number(ctx, ctx.option("market"), tuple(MarketStatus))
+    period = (options.string(ctx, "period") or DEFAULT_PERIOD).lower()
+    chosen = ChartPeriod(period) if period in set(ChartPeriod) else DEFAULT_PERIOD
+    return chart_reply(await ctx.use_cases.price_chart(who.guild_id, number, chosen))
 
 
 async def list_(ctx: Context) -> InteractionResponse:
@@ -86,6 +96,7 @@ async def refresh(ctx: Context) -> InteractionResponse:
 def register(router: Router) -> None:
     router.command("market create")(create)
     router.command("market show")(show)
+    router.command("market chart")(chart)
     router.command("market list")(list_)
     router.command("market close")(close)
     router.command("market resolve")(resolve)

@@ -15,10 +15,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
+from app.discord import responses
+from app.domain.market import MarketStatus
+from app.domain.price_history import ChartPeriod
+from app.services.charts import PriceChart
 from handlers.render import format as fmt
-from handlers.render.style import CHART_INK, CHART_MUTED, CHART_PAPER, CHART_RULE, outcome_color
+from handlers.render.market import market_title
+from handlers.render.style import (
+    BLURPLE,
+    CHART_INK,
+    CHART_MUTED,
+    CHART_PAPER,
+    CHART_RULE,
+    STATUS_COLORS,
+    outcome_color,
+)
+from models.discord.messages import Embed, InteractionResponse, MessageData
 
 if TYPE_CHECKING:
     from PIL.ImageFont import FreeTypeFont
@@ -34,6 +48,12 @@ LEGEND_ROW = 22
 FONT_SIZE = 13
 LINE_WIDTH = 2.5
 GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
+PERIOD_TITLES = {
+    ChartPeriod.DAY: "The last day",
+    ChartPeriod.WEEK: "The last week",
+    ChartPeriod.MONTH: "The last 30 days",
+    ChartPeriod.ALL: "All time",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +73,9 @@ class ChartData:
 def _font(size: int) -> FreeTypeFont:
     from PIL import ImageFont
 
-    return ImageFont.load_default(size=size)
+    font = ImageFont.load_default(size=size)
+    assert isinstance(font, ImageFont.FreeTypeFont), "Pillow was built without FreeType"
+    return font
 
 
 def _rgb(color: int) -> tuple[int, int, int]:
@@ -96,25 +118,27 @@ def render_chart(chart: ChartData) -> bytes:
     # The legend: a swatch, the outcome and its latest probability.
     column_width = (WIDTH - 2 * 16) / LEGEND_COLUMNS
     for index, label in enumerate(chart.labels):
-        x = (16 + (index % LEGEND_COLUMNS) * column_width) * s
-        y = (14 + (index // LEGEND_COLUMNS) * LEGEND_ROW) * s
+        key_x = (16 + (index % LEGEND_COLUMNS) * column_width) * s
+        key_y = (14 + (index // LEGEND_COLUMNS) * LEGEND_ROW) * s
         color = _rgb(outcome_color(index))
-        draw.rounded_rectangle((x, y + 3 * s, x + 12 * s, y + 15 * s), radius=3 * s, fill=color)
+        draw.rounded_rectangle((key_x, key_y + 3 * s, key_x + 12 * s, key_y + 15 * s), radius=3 * s, fill=color)
         text = _fitted(label, fmt.percent(chart.current[index]), font, (column_width - 26) * s)
-        draw.text((x + 18 * s, y), text, font=font, fill=_rgb(CHART_INK))
+        draw.text((key_x + 18 * s, key_y), text, font=font, fill=_rgb(CHART_INK))
 
     # The grid: 0, 25, 50, 75 and 100%.
     for level in GRID:
-        y = bottom - level * (bottom - top)
-        draw.line((left, y, right, y), fill=_rgb(CHART_RULE), width=s)
-        draw.text((left - 8 * s, y), f"{level * 100:.0f}%", font=font, fill=_rgb(CHART_MUTED), anchor="rm")
+        rule_y = bottom - level * (bottom - top)
+        draw.line((left, rule_y, right, rule_y), fill=_rgb(CHART_RULE), width=s)
+        draw.text((left - 8 * s, rule_y), f"{level * 100:.0f}%", font=font, fill=_rgb(CHART_MUTED), anchor="rm")
 
     start, end = chart.start.timestamp(), chart.end.timestamp()
     span = max(end - start, 1.0)
     for fraction, anchor in ((0.0, "lt"), (0.5, "mt"), (1.0, "rt")):
         at = datetime.fromtimestamp(start + fraction * span, UTC)
         text = _time_label(at, span) + (" UTC" if fraction == 1.0 else "")
-        draw.text((left + fraction * (right - left), bottom + 10 * s), text, font=font, fill=_rgb(CHART_MUTED), anchor=anchor)
+        draw.text(
+            (left + fraction * (right - left), bottom + 10 * s), text, font=font, fill=_rgb(CHART_MUTED), anchor=anchor
+        )
 
     # The lines, as steps, the first outcome drawn last so that it is on top.
     xs = [left + (min(max(t.timestamp(), start), end) - start) / span * (right - left) for t in chart.times]
@@ -133,3 +157,33 @@ def render_chart(chart: ChartData) -> bytes:
     out = io.BytesIO()
     image.reduce(s).save(out, format="PNG", compress_level=6)
     return out.getvalue()
+
+
+def chart_data(chart: PriceChart) -> ChartData:
+    market = chart.market
+    return ChartData(
+        labels=market.outcomes,
+        times=[point.at for point in chart.points],
+        probabilities=[point.probabilities for point in chart.points],
+        start=chart.points[0].at,
+        end=chart.points[-1].at,
+        current=market.probabilities,
+    )
+
+
+def chart_reply(chart: PriceChart) -> InteractionResponse:
+    """A public reply: the market's title and its chart, the PNG attached as `chart.png`."""
+    market = chart.market
+    png = render_chart(chart_data(chart))
+    embed: Embed = {
+        "title": market_title(market),
+        "description": f"{PERIOD_TITLES[chart.period]} · {market.trade_count:,} trades",
+        "color": STATUS_COLORS.get(MarketStatus(market.status), BLURPLE),
+        "image": {"url": f"attachment://{FILENAME}"},
+        "footer": {"text": f"Market #{market.number} · probabilities after each trade · times in UTC"},
+    }
+    response = responses.message(embeds=[embed])
+    data = cast(MessageData, response["data"])
+    data["attachments"] = [{"id": 0, "filename": FILENAME, "description": f"Price chart of market #{market.number}"}]
+    response["files"] = [{"filename": FILENAME, "content_type": CONTENT_TYPE, "content": png}]
+    return response
