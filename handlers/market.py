@@ -10,7 +10,7 @@ from app.domain.price_history import DEFAULT_PERIOD, ChartPeriod
 from app.services.markets import CreateMarket
 from handlers import options
 from handlers.definitions import LIST_ALL, LIST_FILTERS
-from handlers.render.chart import chart_reply
+from handlers.render.chart import chart_reply, charted
 from handlers.render.market import market_list, market_message, market_update
 from handlers.render.settlement import settlement_reply
 from models.discord.messages import InteractionResponse
@@ -90,7 +90,8 @@ async def cancel(ctx: Context) -> InteractionResponse:
 async def refresh(ctx: Context) -> InteractionResponse:
     who = options.actor(ctx)
     number = decode(ctx.path, "That button is out of date. Use /market show instead.").market
-    return market_update(await ctx.use_cases.show_market(who.guild_id, number))
+    chart = await ctx.use_cases.price_chart(who.guild_id, number, ChartPeriod.ALL)
+    return charted(market_update(chart.market), chart)
 
 
 def register(router: Router) -> None:

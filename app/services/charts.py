@@ -7,8 +7,6 @@ one of a hundred.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from app.domain.price_history import (
     MAX_POINTS,
     ChartPeriod,
@@ -20,18 +18,7 @@ from app.domain.price_history import (
 )
 from app.services.ports import UnitOfWork
 from app.services.queries import show_market
-from app.services.results import MarketView
-
-
-@dataclass(frozen=True, slots=True)
-class PriceChart:
-    """The market, and its probabilities from the chart's start (the first point) to its end (the last point:
-    the market's prices when the chart was made, or when it was settled)."""
-
-    market: MarketView
-    period: ChartPeriod
-    resolution: int  # seconds per bucket the history was read at
-    points: list[PricePoint]
+from app.services.results import PriceChart
 
 
 async def price_chart(uow: UnitOfWork, guild_id: int, number: int, period: ChartPeriod) -> PriceChart:

@@ -30,6 +30,7 @@ from app.services.results import (
     Leaderboard,
     MarketView,
     Portfolio,
+    PriceChart,
     Settlement,
     SettlementDeferred,
     TradeReceipt,
@@ -132,7 +133,7 @@ class UseCases:
     async def show_market(self, guild_id: int, number: int) -> MarketView:
         return await self._read(lambda uow: queries.show_market(uow, guild_id, number))
 
-    async def price_chart(self, guild_id: int, number: int, period: ChartPeriod) -> charts.PriceChart:
+    async def price_chart(self, guild_id: int, number: int, period: ChartPeriod) -> PriceChart:
         return await self._read(lambda uow: charts.price_chart(uow, guild_id, number, period))
 
     async def list_markets(self, guild_id: int, status: MarketStatus | None) -> list[MarketView]:

@@ -5,12 +5,8 @@ back as a multipart/form-data response: the message as `payload_json`, the PNG a
 from __future__ import annotations
 
 import io
-import json
 import struct
 from collections.abc import AsyncIterator
-from email.message import EmailMessage
-from email.parser import BytesParser
-from email.policy import HTTP
 from typing import Any
 
 import pytest
@@ -22,6 +18,7 @@ from app.discord.rest import DiscordRest
 from handlers.render.style import OUTCOME_COLORS
 from tests.contract.conftest import MakeDiscord
 from tests.support.discord_payloads import DiscordClient, User, check_reply, slash_command
+from tests.support.forms import read_form
 from tests.support.stand_in_discord import BASE_URL, StandInDiscord
 from tests.test_worker import Clock
 
@@ -46,23 +43,18 @@ async def _client(make_discord: MakeDiscord, clock: Clock) -> DiscordClient:
     return await make_discord(clock=clock, discord_api=DiscordApi(rest), **settings)
 
 
-def _parts(body: bytes, content_type: str) -> dict[str, EmailMessage]:
-    message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
-    assert message.is_multipart()
-    return {str(part.get_param("name", header="content-disposition")): part for part in message.iter_parts()}  # type: ignore[attr-defined]
-
-
-async def _chart(discord: DiscordClient, user: User, **options: Any) -> tuple[dict[str, Any], bytes, EmailMessage]:
+async def _chart(discord: DiscordClient, user: User, **options: Any) -> tuple[dict[str, Any], bytes, str]:
+    """The reply to `/market chart`, which must come as multipart/form-data: payload_json and files[0]."""
     response = await discord.post_body(discord.signer.body(slash_command(user, "market chart", options)))
     assert response.status_code == 200, response.text
     content_type = response.headers["content-type"]
     assert content_type.startswith("multipart/form-data; boundary="), content_type
-    parts = _parts(response.content, content_type)
-    assert set(parts) == {"payload_json", "files[0]"}
-    payload = json.loads(parts["payload_json"].get_payload(decode=True))
+    payload, files = read_form(content_type, response.content)  # as Discord reads it (attachments checked)
+    assert payload is not None and set(files) == {"files[0]"}
     check_reply(payload)  # Discord's schema (when the reference is here) and its limits
-    png = parts["files[0]"].get_payload(decode=True)
-    return payload, png, parts["files[0]"]
+    filename, kind, png = files["files[0]"]
+    assert filename == "chart.png"
+    return payload, png, kind
 
 
 def _colour_pixels(png: bytes, color: int) -> int:
@@ -84,7 +76,7 @@ async def test_a_traded_market_is_charted_as_a_png_attached_to_a_public_reply(
     await discord.hunch.worker.drain()  # type: ignore[union-attr]
     clock.advance(60)
 
-    payload, png, file = await _chart(discord, alice, market="1", period="1d")
+    payload, png, kind = await _chart(discord, alice, market="1", period="1d")
 
     assert payload["type"] == 4
     data = payload["data"]
@@ -94,7 +86,7 @@ async def test_a_traded_market_is_charted_as_a_png_attached_to_a_public_reply(
     assert embed["image"]["url"] == "attachment://chart.png"
     assert embed["title"] == "#1 · Which colour wins?"
     assert data["attachments"] == [{"id": 0, "filename": "chart.png", "description": "Price chart of market #1"}]
-    assert file.get_filename() == "chart.png" and file.get_content_type() == "image/png"
+    assert kind == "image/png"
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert struct.unpack(">4sII", png[12:24]) == (b"IHDR", 800, 400)
     assert len(png) < SIZE_LIMIT

@@ -12,8 +12,7 @@ import pytest
 from PIL import Image
 
 from app.domain.price_history import MAX_POINTS, ChartPeriod, PricePoint
-from app.services.charts import PriceChart
-from app.services.results import MarketView
+from app.services.results import MarketView, PriceChart
 from handlers.render.chart import CONTENT_TYPE, FILENAME, HEIGHT, WIDTH, ChartData, chart_reply, render_chart
 from handlers.render.style import CHART_PAPER, OUTCOME_COLORS
 
