@@ -6,11 +6,13 @@ Prints, for Pillow (what Hunch uses) and matplotlib (when installed: `.venv/bin/
 not one of Hunch's requirements):
 
   import      - importing the renderer in a fresh `python -c` (median of 5)
-  first chart - a fresh process's import and first chart (what a cold Lambda pays on its first /market chart)
+  first chart - a fresh process's import and first chart (what a cold Lambda pays on its first /market chart;
+                it includes importing Hunch's chart module, the same for both, so the difference is the renderer's)
   render      - a warm chart of 2 and 10 outcomes over 722 points (the most a chart reads), median and p95,
                 and of 100,000 points (a chart drawn from every trade of a busy market, without the history)
   png         - the PNG's size
-  installed   - the size of the distributions the renderer needs on disk (before the Lambda build strips them)
+  installed   - the size on disk of the renderer's distribution and all it requires (before the Lambda build
+                strips them; the packaged Lambda artifact's growth is measured with infra/lambda/build.py)
 
 Then (unless --no-database) creates a scratch database `hunch_bench_chart`, seeds a market with 100,000
 `trade.executed` events (one SQL statement), projects them into the price history through the worker's
@@ -27,6 +29,7 @@ import importlib.metadata
 import io
 import json
 import math
+import re
 import statistics
 import subprocess
 import sys
@@ -56,23 +59,6 @@ from bench_chart import data; from handlers.render.chart import render_chart; re
 MATPLOTLIB_FIRST = f"""
 import sys; sys.path.insert(0, {str(ROOT)!r}); sys.path.insert(0, {str(ROOT / "bench")!r})
 from bench_chart import data, render_matplotlib; render_matplotlib(data(2, 722))"""
-# What each renderer installs (matplotlib also needs Pillow, counted with it).
-DISTRIBUTIONS = {
-    "pillow": ["pillow"],
-    "matplotlib": [
-        "matplotlib",
-        "numpy",
-        "pillow",
-        "contourpy",
-        "kiwisolver",
-        "fonttools",
-        "cycler",
-        "pyparsing",
-        "python-dateutil",
-        "six",
-        "packaging",
-    ],
-}
 
 
 def data(outcomes: int, points: int) -> ChartData:
@@ -134,13 +120,26 @@ def timed(render: Callable[[ChartData], bytes], chart: ChartData, runs: int) -> 
     return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.95))], size
 
 
-def installed_mb(names: list[str]) -> float | None:
+def closure(name: str) -> set[str]:
+    """The distribution and everything it requires (without extras), as installed here."""
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        current = re.split(r"[\s\[;<>=!~(]", todo.pop(), maxsplit=1)[0].lower().replace("_", "-")
+        if current in seen:
+            continue
+        seen.add(current)
+        for requirement in importlib.metadata.requires(current) or []:
+            if "extra ==" not in requirement:
+                todo.append(requirement)
+    return seen
+
+
+def installed_mb(name: str) -> float:
+    """What the distribution and its requirements take on disk, before the Lambda build strips them."""
     total = 0
-    for name in names:
-        try:
-            files = importlib.metadata.distribution(name).files or []
-        except importlib.metadata.PackageNotFoundError:
-            return None
+    for found in closure(name):
+        files = importlib.metadata.distribution(found).files or []
         total += sum(f.locate().stat().st_size for f in files if Path(f.locate()).is_file())
     return total / 1e6
 
@@ -158,9 +157,8 @@ def compare(runs: int) -> None:
     cases = [(2, MAX_POINTS + 2), (10, MAX_POINTS + 2), (2, 100_000), (10, 100_000)]
     print(f"{'renderer':<11} {'import ms':>9} {'first chart ms':>14} {'installed MB':>12}")
     for name, (_, imports, first) in renderers.items():
-        size = installed_mb(DISTRIBUTIONS[name])
-        shown = f"{size:.1f}" if size is not None else "?"
-        print(f"{name:<11} {fresh_seconds(imports) * 1000:>9.0f} {fresh_seconds(first) * 1000:>14.0f} {shown:>12}")
+        size = installed_mb(name)
+        print(f"{name:<11} {fresh_seconds(imports) * 1000:>9.0f} {fresh_seconds(first) * 1000:>14.0f} {size:>12.1f}")
     print()
     print(f"{'renderer':<11} {'outcomes':>8} {'points':>8} {'p50 ms':>8} {'p95 ms':>8} {'png KB':>7}")
     for name, (render, _, _) in renderers.items():
