@@ -179,7 +179,7 @@ def attach_chart(data: MessageData, chart: PriceChart) -> list[UploadFile]:
     if embeds:
         embeds[0]["image"] = {"url": f"attachment://{FILENAME}"}
     description = f"Price chart of market #{chart.market.number}"
-    data["attachments"] = [{"id": 0, "filename": FILENAME, "description": description}]
+    data["attachments"] = [{"id": "0", "filename": FILENAME, "description": description}]
     return [{"filename": FILENAME, "content_type": CONTENT_TYPE, "content": png}]
 
 

@@ -66,7 +66,7 @@ class ActionRow(TypedDict):
 class PartialAttachment(TypedDict):
     """A file the message carries: for a new one, `id` is the `n` of its `files[n]` part."""
 
-    id: int
+    id: str  # a snowflake; for a new file, the n of its files[n] ("0")
     filename: str
     description: NotRequired[str]  # alt text
 

@@ -85,7 +85,7 @@ async def test_a_traded_market_is_charted_as_a_png_attached_to_a_public_reply(
     [embed] = data["embeds"]
     assert embed["image"]["url"] == "attachment://chart.png"
     assert embed["title"] == "#1 · Which colour wins?"
-    assert data["attachments"] == [{"id": 0, "filename": "chart.png", "description": "Price chart of market #1"}]
+    assert data["attachments"] == [{"id": "0", "filename": "chart.png", "description": "Price chart of market #1"}]
     assert kind == "image/png"
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert struct.unpack(">4sII", png[12:24]) == (b"IHDR", 800, 400)

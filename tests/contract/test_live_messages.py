@@ -92,7 +92,7 @@ async def test_two_hundred_trades_in_ten_seconds_make_a_handful_of_edits_ending_
     [drawn] = final["embeds"]
     assert drawn.pop("image") == {"url": "attachment://chart.png"}  # the message shows its chart
     assert [drawn] == shown.embeds  # the latest state, as /market show draws it
-    assert final["attachments"] == [{"id": 0, "filename": "chart.png", "description": "Price chart of market #1"}]
+    assert final["attachments"] == [{"id": "0", "filename": "chart.png", "description": "Price chart of market #1"}]
     filename, content_type, png = edits[-1].files["files[0]"]
     assert (filename, content_type, png[:8]) == ("chart.png", "image/png", b"\x89PNG\r\n\x1a\n")
     assert shown.field("Trades") == "200"

@@ -29,7 +29,7 @@ def parts(body: bytes, content_type: str) -> list[tuple[str, str | None, str, by
 def test_the_json_goes_as_payload_json_and_each_file_as_files_n() -> None:
     png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) + b"\r\n--not-a-boundary\r\n"
     body, content_type = encode(
-        {"type": 4, "data": {"content": "héllo", "attachments": [{"id": 0, "filename": "chart.png"}]}},
+        {"type": 4, "data": {"content": "héllo", "attachments": [{"id": "0", "filename": "chart.png"}]}},
         [{"filename": "chart.png", "content_type": "image/png", "content": png}],
     )
     assert content_type.startswith("multipart/form-data; boundary=")
@@ -37,7 +37,7 @@ def test_the_json_goes_as_payload_json_and_each_file_as_files_n() -> None:
     assert (name, filename, kind) == ("payload_json", None, "application/json")
     assert json.loads(payload) == {
         "type": 4,
-        "data": {"content": "héllo", "attachments": [{"id": 0, "filename": "chart.png"}]},
+        "data": {"content": "héllo", "attachments": [{"id": "0", "filename": "chart.png"}]},
     }
     assert (file_name, file_filename, file_kind, file_bytes) == ("files[0]", "chart.png", "image/png", png)
 

@@ -1,5 +1,5 @@
 """multipart/form-data bodies as Discord reads them: the JSON in `payload_json`, file n in `files[n]`,
-described by `attachments` entry n; an embed's `attachment://name` must name a file sent with it."""
+described by the `attachments` entry whose id is n; an embed's `attachment://name` must name a file sent with it."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def read_form(content_type: str, content: bytes) -> tuple[Json | None, Files]:
         else:
             raise BadForm(f"unexpected part {name!r}")
     message_data = (body or {}).get("data", body) or {}  # an interaction response nests the message in `data`
-    described = {f"files[{a['id']}]" for a in message_data.get("attachments", []) if isinstance(a.get("id"), int)}
+    described = {f"files[{a.get('id')}]" for a in message_data.get("attachments", [])}
     if set(files) - described:
         raise BadForm(f"files without an attachments entry: {sorted(set(files) - described)}")
     sent = {filename for filename, _, _ in files.values()}

@@ -108,7 +108,7 @@ def test_the_reply_attaches_the_chart_and_shows_it_in_its_embed() -> None:
     [embed] = data["embeds"]
     assert embed["image"] == {"url": "attachment://chart.png"}
     assert embed["title"] == "#12 · Will it snow?"
-    assert data["attachments"] == [{"id": 0, "filename": FILENAME, "description": "Price chart of market #12"}]
+    assert data["attachments"] == [{"id": "0", "filename": FILENAME, "description": "Price chart of market #12"}]
     [file] = reply["files"]
     assert (file["filename"], file["content_type"]) == ("chart.png", CONTENT_TYPE) == ("chart.png", "image/png")
     assert png_size(file["content"]) == (WIDTH, HEIGHT)
