@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from app.discord.custom_ids import decode
 from app.discord.router import Context, Router
 from app.domain import inputs, limits
@@ -47,7 +49,8 @@ async def chart(ctx: Context) -> InteractionResponse:
     number = await options.market_number(ctx, ctx.option("market"), tuple(MarketStatus))
     period = (options.string(ctx, "period") or DEFAULT_PERIOD).lower()
     chosen = ChartPeriod(period) if period in set(ChartPeriod) else DEFAULT_PERIOD
-    return chart_reply(await ctx.use_cases.price_chart(who.guild_id, number, chosen))
+    chart = await ctx.use_cases.price_chart(who.guild_id, number, chosen)
+    return await asyncio.to_thread(chart_reply, chart)  # drawing is CPU work: the event loop serves others
 
 
 async def list_(ctx: Context) -> InteractionResponse:
@@ -91,7 +94,7 @@ async def refresh(ctx: Context) -> InteractionResponse:
     who = options.actor(ctx)
     number = decode(ctx.path, "That button is out of date. Use /market show instead.").market
     chart = await ctx.use_cases.price_chart(who.guild_id, number, ChartPeriod.ALL)
-    return charted(market_update(chart.market), chart)
+    return await asyncio.to_thread(charted, market_update(chart.market), chart)
 
 
 def register(router: Router) -> None:

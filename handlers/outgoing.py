@@ -9,6 +9,7 @@ messages older than an hour makes it hold off.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from app.discord.api import DiscordApi
@@ -64,7 +65,7 @@ class DiscordBoard:
 
     async def redraw(self, message: MarketMessage, chart: PriceChart, followup: Followup | None) -> None:
         data = market_data(chart.market)
-        files = attach_chart(data, chart)
+        files = await asyncio.to_thread(attach_chart, data, chart)  # CPU work, off the event loop
         if self._api.can_use_bot and message.message_id is not None:
             try:
                 await self._api.edit_message(str(message.channel_id), str(message.message_id), data, files)
