@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -56,6 +57,9 @@ PERIOD_TITLES = {
 }
 
 
+_DRAWING = threading.Lock()
+
+
 @dataclass(frozen=True, slots=True)
 class ChartData:
     """What a chart shows: the outcomes, and their probabilities from `start` to `end` (each point holds
@@ -100,7 +104,13 @@ def _fitted(label: str, percent: str, font: FreeTypeFont, width: float) -> str:
 
 
 def render_chart(chart: ChartData) -> bytes:
-    """The chart as PNG bytes (800 x 400, RGB)."""
+    """The chart as PNG bytes (800 x 400, RGB). Charts are drawn in threads (off the event loop), one at a time:
+    they share one FreeType face, which is not safe to use from two threads at once."""
+    with _DRAWING:
+        return _render(chart)
+
+
+def _render(chart: ChartData) -> bytes:
     from PIL import Image, ImageDraw
 
     s = SCALE
