@@ -176,6 +176,7 @@ def build_worker(hunch: Hunch) -> Worker:
     from app.services.consumers.deferred import DeferredSettlements
     from app.services.consumers.live_messages import LiveMessages
     from app.services.consumers.notifications import Notifications
+    from app.services.consumers.price_history import PriceHistory
     from app.services.delivery import Consumer
     from app.worker import Worker, WorkerSettings
     from handlers.outgoing import DiscordBoard
@@ -190,6 +191,7 @@ def build_worker(hunch: Hunch) -> Worker:
         live,
         Notifications(transactions, board, hunch.clock),
         DeferredSettlements(transactions, hunch.use_cases, board, hunch.clock),
+        PriceHistory(transactions),
     ]
     settings = WorkerSettings(
         max_attempts=hunch.settings.worker_max_attempts, poll_seconds=hunch.settings.worker_poll_seconds

@@ -22,7 +22,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app import telemetry
+from app.discord import multipart
 from app.discord.errors import MalformedInteraction
+from app.discord.multipart import to_json
 from app.discord.signature import verify_request
 from app.health import MEDIA_TYPE as HEALTH_MEDIA_TYPE
 from app.health import Check, report
@@ -57,11 +59,16 @@ async def _read_body(request: Request) -> bytes:
 
 
 def _json(content: Any, status_code: int = 200) -> Response:
-    try:
-        body = json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode()
-    except UnicodeEncodeError:  # a lone surrogate someone sent us, echoed back: escape it rather than fail
-        body = json.dumps(content, separators=(",", ":")).encode()
-    return Response(body, status_code=status_code, media_type="application/json")
+    return Response(to_json(content), status_code=status_code, media_type="application/json")
+
+
+def _answer(response: InteractionResponse) -> Response:
+    """The response as JSON, or, when it carries files, as multipart/form-data (Discord takes either)."""
+    files = response.get("files")
+    if not files:
+        return _json(response)
+    body, content_type = multipart.encode({k: v for k, v in response.items() if k != "files"}, files)
+    return Response(body, media_type=content_type)
 
 
 def _problem(status_code: int, message: str) -> Response:
@@ -154,7 +161,7 @@ class Endpoint:
             return self._malformed(payload, "malformed interaction")
         token = correlation_id.set(interaction.id)
         try:
-            return _json(await self.backend.handle(interaction))
+            return _answer(await self.backend.handle(interaction))
         except MalformedInteraction as error:
             return self._malformed(payload, str(error) or "malformed interaction data")
         except Exception:

@@ -19,8 +19,11 @@ logger = logging.getLogger("hunch.handlers")
 # Markets waiting for a resolution are closed: offer them wherever a market can still be settled.
 _TRADING_PATHS = ("bet", "sell", "market close", "market subsidize")
 _SETTLED_PATHS = ("market unresolve",)
+# A chart is worth seeing at any point of a market's life, settled markets too.
+_ANY_STATUS_PATHS = ("market chart",)
 _MARKET_PATHS = (
     "market show",
+    "market chart",
     "market close",
     "market resolve",
     "market resolve-weighted",
@@ -41,6 +44,8 @@ async def market(ctx: Context) -> InteractionResponse:
         statuses = (MarketStatus.OPEN,)
     elif ctx.path in _SETTLED_PATHS:
         statuses = (MarketStatus.RESOLVED, MarketStatus.CANCELLED)
+    elif ctx.path in _ANY_STATUS_PATHS:
+        statuses = tuple(MarketStatus)
     found = await ctx.use_cases.search_markets(who.guild_id, typed, statuses)
     return responses.autocomplete([(market_choice(n, q), str(n)) for n, q in found])
 

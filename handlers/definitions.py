@@ -16,6 +16,7 @@ from typing import Any
 
 from app.domain import limits
 from app.domain.market import MarketStatus
+from app.domain.price_history import ChartPeriod
 from models.discord.enums import ApplicationCommandOptionType as OptionType
 from models.discord.enums import (
     ApplicationCommandType,
@@ -90,6 +91,15 @@ class Command:
             # The docs serialise the permission bit set as a string.
             body["default_member_permissions"] = str(self.default_member_permissions)
         return body
+
+
+CHART_PERIODS = (
+    Choice("Last day", ChartPeriod.DAY.value),
+    Choice("Last week", ChartPeriod.WEEK.value),
+    Choice("Last 30 days", ChartPeriod.MONTH.value),
+    Choice("All time", ChartPeriod.ALL.value),
+)
+"""What `/market chart period:` offers (default all time)."""
 
 
 # --- small builders, so the table below reads like the command list --------------------------------------------
@@ -174,6 +184,12 @@ MARKET = Command(
             string("description", "Details and how the market will be resolved", max_length=limits.DESCRIPTION_MAX),
         ),
         sub("show", "Show a market with its prices", market_option()),
+        sub(
+            "chart",
+            "Chart a market's probabilities over time",
+            market_option(),
+            string("period", "How far back the chart goes (default all time)", choices=CHART_PERIODS),
+        ),
         sub(
             "list",
             "List this server's markets",

@@ -1,17 +1,21 @@
-"""`/market …`: create, show, list, close, resolve, resolve-weighted, cancel, unresolve, subsidize; and the
-Refresh button."""
+"""`/market …`: create, show, chart, list, close, resolve, resolve-weighted, cancel, unresolve, subsidize;
+and the Refresh button."""
 
 from __future__ import annotations
+
+import asyncio
 
 from app.discord import responses
 from app.discord.custom_ids import decode
 from app.discord.router import Context, Router
 from app.domain import inputs, limits
 from app.domain.market import MarketStatus
+from app.domain.price_history import DEFAULT_PERIOD, ChartPeriod
 from app.services.markets import CreateMarket
 from app.services.results import SettlementDeferred
 from handlers import options
 from handlers.definitions import LIST_ALL, LIST_FILTERS
+from handlers.render.chart import chart_reply, charted
 from handlers.render.market import market_list, market_message, market_update
 from handlers.render.settlement import settlement_reply
 from handlers.render.unresolve import subsidy_text, unresolved_data
@@ -44,6 +48,15 @@ async def show(ctx: Context) -> InteractionResponse:
     who = options.actor(ctx)
     number = await options.market_number(ctx, ctx.option("market"))
     return market_message(await ctx.use_cases.show_market(who.guild_id, number), ephemeral=True)
+
+
+async def chart(ctx: Context) -> InteractionResponse:
+    who = options.actor(ctx)
+    number = await options.market_number(ctx, ctx.option("market"), tuple(MarketStatus))
+    period = (options.string(ctx, "period") or DEFAULT_PERIOD).lower()
+    chosen = ChartPeriod(period) if period in set(ChartPeriod) else DEFAULT_PERIOD
+    chart = await ctx.use_cases.price_chart(who.guild_id, number, chosen)
+    return await asyncio.to_thread(chart_reply, chart)  # drawing is CPU work: the event loop serves others
 
 
 async def list_(ctx: Context) -> InteractionResponse:
@@ -104,12 +117,14 @@ async def subsidize(ctx: Context) -> InteractionResponse:
 async def refresh(ctx: Context) -> InteractionResponse:
     who = options.actor(ctx)
     number = decode(ctx.path, "That button is out of date. Use /market show instead.").market
-    return market_update(await ctx.use_cases.show_market(who.guild_id, number))
+    chart = await ctx.use_cases.price_chart(who.guild_id, number, ChartPeriod.ALL)
+    return await asyncio.to_thread(charted, market_update(chart.market), chart)
 
 
 def register(router: Router) -> None:
     router.command("market create")(create)
     router.command("market show")(show)
+    router.command("market chart")(chart)
     router.command("market list")(list_)
     router.command("market close")(close)
     router.command("market resolve")(resolve)

@@ -9,6 +9,7 @@ messages older than an hour makes it hold off.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 
@@ -23,13 +24,14 @@ from app.discord.rest_errors import (
     DiscordUnavailable,
 )
 from app.services.delivery import HoldOff, MessageGone
-from app.services.results import MarketView, Settlement, Unresolved
+from app.services.results import MarketView, PriceChart, Settlement, Unresolved
 from app.services.rows import Followup, MarketMessage
 from handlers.render import format as fmt
+from handlers.render.chart import attach_chart
 from handlers.render.market import market_data
 from handlers.render.settlement import settlement_data
 from handlers.render.unresolve import refund_reminder_data, unresolved_data
-from models.discord.messages import MessageData
+from models.discord.messages import MessageData, UploadFile
 
 logger = logging.getLogger("hunch.discord")
 
@@ -63,11 +65,12 @@ class DiscordBoard:
             raise _translated(error) from None
         return int(found["id"])
 
-    async def redraw(self, message: MarketMessage, market: MarketView, followup: Followup | None) -> None:
-        data = market_data(market)
+    async def redraw(self, message: MarketMessage, chart: PriceChart, followup: Followup | None) -> None:
+        data = market_data(chart.market)
+        files = await asyncio.to_thread(attach_chart, data, chart)  # CPU work, off the event loop
         if self._api.can_use_bot and message.message_id is not None:
             try:
-                await self._api.edit_message(str(message.channel_id), str(message.message_id), data)
+                await self._api.edit_message(str(message.channel_id), str(message.message_id), data, files)
                 return
             except DiscordApiError as error:
                 # The bot is not in that server, or cannot see the channel: the interaction's token still can.
@@ -76,7 +79,7 @@ class DiscordBoard:
                     raise _translated(error) from None
         if followup is None:
             raise MessageGone("no bot access and the interaction's token has expired")
-        await self._edit_original(followup, data)
+        await self._edit_original(followup, data, files)
 
     async def post_settlement(self, channel_id: int, settlement: Settlement, nonce: str) -> bool:
         return await self._post(channel_id, settlement_data(settlement), nonce)
@@ -103,9 +106,11 @@ class DiscordBoard:
             data = {"content": outcome}
         await self._edit_original(followup, data)
 
-    async def _edit_original(self, followup: Followup, data: MessageData) -> None:
+    async def _edit_original(
+        self, followup: Followup, data: MessageData, files: list[UploadFile] | None = None
+    ) -> None:
         try:
-            await self._api.edit_original(str(followup.application_id), followup.token, data)
+            await self._api.edit_original(str(followup.application_id), followup.token, data, files or ())
         except DiscordApiError as error:
             raise _translated(error) from None
 

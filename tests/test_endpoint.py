@@ -224,6 +224,45 @@ def test_lambda_handler_answers_signed_ping(signer: Signer, monkeypatch, base64_
         get_settings.cache_clear()
 
 
+def test_a_reply_with_a_file_leaves_lambda_as_base64_multipart(
+    signer: Signer, monkeypatch, sqlite_template, tmp_path
+) -> None:
+    import importlib
+    import shutil
+
+    import app.lambda_handler as lambda_module
+    from app.settings import get_settings
+    from tests.support.discord_payloads import User, slash_command
+    from tests.support.forms import read_form
+
+    shutil.copy(sqlite_template, tmp_path / "lambda.sqlite3")
+    monkeypatch.setenv("DISCORD_PUBLIC_KEY", signer.public_key_hex)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/lambda.sqlite3")
+    get_settings.cache_clear()
+    alice = User("410212090289192960", "alice", "Alice")
+    try:
+        module = importlib.reload(lambda_module)
+
+        def invoke(path: str, **options: Any) -> dict[str, Any]:
+            body = signer.body(slash_command(alice, path, options))
+            answer: dict[str, Any] = module.handler(
+                http_api_event(body, signer.headers(body), base64_body=False), _Context()
+            )
+            assert answer["statusCode"] == 200, answer
+            return answer
+
+        assert not invoke("market create", question="Will it snow?")["isBase64Encoded"]  # JSON, as text
+        charted = invoke("market chart", market="1")
+        content_type = charted["headers"]["content-type"]
+        assert content_type.startswith("multipart/form-data; boundary=") and charted["isBase64Encoded"]
+        payload, files = read_form(content_type, base64.b64decode(charted["body"]))
+        assert payload is not None and payload["data"]["embeds"][0]["image"]["url"] == "attachment://chart.png"
+        filename, kind, png = files["files[0]"]
+        assert (filename, kind, png[:8]) == ("chart.png", "image/png", b"\x89PNG\r\n\x1a\n")
+    finally:
+        get_settings.cache_clear()
+
+
 def test_ping_path_imports_no_orm_or_driver(signer: Signer, tmp_path) -> None:
     import subprocess
     import sys

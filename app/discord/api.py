@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from app.discord.rest import DiscordRest, Route
 from app.discord.rest_errors import DiscordApiError
-from models.discord.messages import MessageData
+from models.discord.messages import MessageData, UploadFile
 
 
 def _check_snowflake(value: str, what: str) -> None:
@@ -52,18 +53,22 @@ class DiscordApi:
         found = await self.rest.send(route, bot=False)
         return found if isinstance(found, dict) else {}
 
-    async def edit_original(self, application_id: str, token: str, message: MessageData) -> None:
-        await self.rest.send(_original("PATCH", application_id, token), json=message, bot=False)
+    async def edit_original(
+        self, application_id: str, token: str, message: MessageData, files: Sequence[UploadFile] = ()
+    ) -> None:
+        await self.rest.send(_original("PATCH", application_id, token), json=message, bot=False, files=files)
 
     # -- messages in channels, as the bot ------------------------------------------------------------------------
 
-    async def edit_message(self, channel_id: str, message_id: str, message: MessageData) -> None:
+    async def edit_message(
+        self, channel_id: str, message_id: str, message: MessageData, files: Sequence[UploadFile] = ()
+    ) -> None:
         route = Route(
             "PATCH",
             "/channels/{channel_id}/messages/{message_id}",
             {"channel_id": channel_id, "message_id": message_id},
         )
-        await self.rest.send(route, json=message)
+        await self.rest.send(route, json=message, files=files)
 
     async def create_message(self, channel_id: str, message: MessageData, *, nonce: str) -> dict[str, Any]:
         """Post a message; `nonce` (enforced) makes a repeat of the same post within minutes a no-op."""

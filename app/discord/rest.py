@@ -12,15 +12,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import quote
 
 import httpx
 
 from app import telemetry
+from app.discord import multipart
 from app.discord.breaker import CircuitBreaker
 from app.discord.ratelimits import RateLimits, TooManyInvalidRequests
 from app.discord.rest_errors import (
@@ -32,6 +33,9 @@ from app.discord.rest_errors import (
     json_or_none,
     retry_after,
 )
+
+if TYPE_CHECKING:
+    from models.discord.messages import UploadFile
 
 API_BASE = "https://discord.com/api/v10"
 USER_AGENT = "DiscordBot (https://github.com/hunch, 0.1)"
@@ -134,8 +138,9 @@ class DiscordRest:
         """A bot-authenticated call to a literal path (the route is the path itself)."""
         return await self.send(Route(method, path), json=json)
 
-    async def send(self, route: Route, *, json: Any = None, bot: bool = True) -> Any:
-        """Send one call, waiting out rate limits; the decoded JSON body (None for 204)."""
+    async def send(self, route: Route, *, json: Any = None, bot: bool = True, files: Sequence[UploadFile] = ()) -> Any:
+        """Send one call, waiting out rate limits; the decoded JSON body (None for 204). With `files`, the body is
+        multipart/form-data: `json` as `payload_json` and file n as `files[n]`."""
         headers = {"User-Agent": USER_AGENT}
         if bot:
             if not self._token:
@@ -149,7 +154,7 @@ class DiscordRest:
         async with bucket.lock:
             attempt = 0
             while True:
-                response = await self._attempt(route, bucket, json, headers)
+                response = await self._attempt(route, bucket, json, headers, files)
                 if response is None:  # a network error, retried
                     telemetry.count(telemetry.DISCORD_REQUESTS, route=route.key, status="error")
                     attempt += 1
@@ -199,7 +204,9 @@ class DiscordRest:
                     return self._body(route, response)
                 raise self._error(route, response)
 
-    async def _attempt(self, route: Route, bucket: Any, json: Any, headers: dict[str, str]) -> httpx.Response | None:
+    async def _attempt(
+        self, route: Route, bucket: Any, json: Any, headers: dict[str, str], files: Sequence[UploadFile] = ()
+    ) -> httpx.Response | None:
         """One request once the limits allow it; None when the network failed."""
         try:
             self.limits.check_invalid()
@@ -222,8 +229,14 @@ class DiscordRest:
                 method=route.method,
                 path=route.template,
             )
+        url = self._base_url + route.path
         try:
-            response = await self._client.request(route.method, self._base_url + route.path, json=json, headers=headers)
+            if files:
+                body, content_type = multipart.encode(json, files)
+                headers = {**headers, "Content-Type": content_type}
+                response = await self._client.request(route.method, url, content=body, headers=headers)
+            else:
+                response = await self._client.request(route.method, url, json=json, headers=headers)
         except httpx.HTTPError as exc:
             logger.warning(
                 "Discord could not be reached; retrying",

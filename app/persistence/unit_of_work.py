@@ -35,6 +35,7 @@ from app.persistence.markets import SqlMarkets
 from app.persistence.messages import SqlMessages
 from app.persistence.outbox import SqlEventLog
 from app.persistence.positions import SqlPositions
+from app.persistence.price_history import SqlPriceHistory
 from app.persistence.reads import SqlReads
 from app.persistence.records import SqlRecords
 from app.persistence.trades import SqlTrades
@@ -72,6 +73,7 @@ class UnitOfWork:
         self.events = SqlEventLog(self)
         self.queue = SqlEventQueue(self)
         self.messages = SqlMessages(self)
+        self.price_history = SqlPriceHistory(self)
         self.reads = SqlReads(self)
         self.books = SqlBooks(self)
 

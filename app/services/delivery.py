@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Protocol
 
 from app.domain.events import AggregateType, EventStatus, StoredEvent
-from app.services.results import MarketView, Settlement, Unresolved
+from app.services.results import MarketView, PriceChart, Settlement, Unresolved
 from app.services.rows import Followup, MarketMessage
 
 
@@ -127,8 +127,8 @@ class Board(Protocol):
     async def message_id(self, followup: Followup) -> int:
         """The id of the message an interaction posted as its reply."""
 
-    async def redraw(self, message: MarketMessage, market: MarketView, followup: Followup | None) -> None:
-        """Show the market as it is now on its message (`MessageGone`, `HoldOff`)."""
+    async def redraw(self, message: MarketMessage, chart: PriceChart, followup: Followup | None) -> None:
+        """Show the market as it is now on its message, with its chart (`MessageGone`, `HoldOff`)."""
 
     async def post_settlement(self, channel_id: int, settlement: Settlement, nonce: str) -> bool:
         """Post a settlement's summary in a channel; False when Hunch cannot post by itself (no bot token)."""

@@ -20,6 +20,7 @@ from app.domain.events import DomainEvent
 from app.domain.guild import GuildSettings
 from app.domain.ledger import Transfer
 from app.domain.market import Market, MarketStatus
+from app.domain.price_history import BucketPoint, PricePoint
 from app.services.delivery import EventQueue
 from app.services.rows import (
     AccountTotal,
@@ -171,6 +172,20 @@ class MessageRepository(Protocol):
         """Delete expired tokens; how many."""
 
 
+class PriceHistoryRepository(Protocol):
+    """Each market's prices over time, at each resolution (`app/domain/price_history.py`)."""
+
+    async def keep(self, market_id: int, points: Sequence[BucketPoint]) -> None:
+        """Keep each point in its bucket, unless the bucket holds a later one (by sequence); at most one point
+        per bucket in one call."""
+
+    async def read(
+        self, market_id: int, resolution: int, first_bucket: datetime, end: datetime, limit: int
+    ) -> tuple[PricePoint | None, list[PricePoint]]:
+        """The point of the last bucket before `first_bucket` (None: no trade before it), and the points of the
+        latest `limit` buckets from `first_bucket` to `end`, oldest first."""
+
+
 class EventLog(Protocol):
     def record(self, actor: Actor, event: DomainEvent) -> None:
         """Stage the event, numbered in its aggregate's stream, to be written with the unit of work's changes
@@ -241,6 +256,7 @@ class UnitOfWork(Protocol):
     events: EventLog
     queue: EventQueue
     messages: MessageRepository
+    price_history: PriceHistoryRepository
     reads: ReadModel
     books: Books
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -11,6 +12,7 @@ from pydantic import BaseModel
 
 from app.domain.guild import GuildSettings
 from app.domain.market import Market, as_utc
+from app.domain.price_history import ChartPeriod, PricePoint
 from app.domain.shares import from_micro
 
 
@@ -35,6 +37,17 @@ class MarketView(BaseModel):
     resolution: dict[str, Any] | None = None
     total_paid: int | None = None
     currency: str = "points"
+
+
+@dataclass(frozen=True, slots=True)
+class PriceChart:
+    """The market, and its probabilities from the chart's start (the first point) to its end (the last point:
+    the market's prices when the chart was made, or when it was settled)."""
+
+    market: MarketView
+    period: ChartPeriod
+    resolution: int  # seconds per bucket the history was read at
+    points: list[PricePoint]
 
 
 class TradeReceipt(BaseModel):

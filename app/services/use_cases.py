@@ -20,7 +20,8 @@ from app import telemetry
 from app.domain.actor import Actor
 from app.domain.guild import ConfigChange
 from app.domain.market import MarketStatus
-from app.services import admin, markets, queries, refunds, settlement, subsidy, unresolve, verify, wallet
+from app.domain.price_history import ChartPeriod
+from app.services import admin, charts, markets, queries, refunds, settlement, subsidy, unresolve, verify, wallet
 from app.services.idempotency import execute
 from app.services.ports import Throttle, ThrottledAction, Transactions, UnitOfWork, Work
 from app.services.results import (
@@ -31,6 +32,7 @@ from app.services.results import (
     Leaderboard,
     MarketView,
     Portfolio,
+    PriceChart,
     Settlement,
     SettlementDeferred,
     SubsidyReceipt,
@@ -186,6 +188,9 @@ class UseCases:
 
     async def show_market(self, guild_id: int, number: int) -> MarketView:
         return await self._read("queries.show_market", lambda uow: queries.show_market(uow, guild_id, number))
+
+    async def price_chart(self, guild_id: int, number: int, period: ChartPeriod) -> PriceChart:
+        return await self._read(lambda uow: charts.price_chart(uow, guild_id, number, period))
 
     async def list_markets(self, guild_id: int, status: MarketStatus | None) -> list[MarketView]:
         return await self._read("queries.list_markets", lambda uow: queries.list_markets(uow, guild_id, status))

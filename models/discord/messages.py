@@ -63,6 +63,14 @@ class ActionRow(TypedDict):
     components: list[Button] | list[TextInput]
 
 
+class PartialAttachment(TypedDict):
+    """A file the message carries: for a new one, `id` is the `n` of its `files[n]` part."""
+
+    id: str  # a snowflake; for a new file, the n of its files[n] ("0")
+    filename: str
+    description: NotRequired[str]  # alt text
+
+
 class MessageData(TypedDict, total=False):
     """`data` of a message response (and of a message edit)."""
 
@@ -71,6 +79,15 @@ class MessageData(TypedDict, total=False):
     components: list[ActionRow]
     allowed_mentions: AllowedMentions
     flags: MessageFlags
+    attachments: list[PartialAttachment]
+
+
+class UploadFile(TypedDict):
+    """A file's bytes: sent as the `files[n]` part of a multipart/form-data body, never inside the JSON."""
+
+    filename: str
+    content_type: str
+    content: bytes
 
 
 class ModalData(TypedDict):
@@ -91,3 +108,6 @@ class AutocompleteData(TypedDict):
 class InteractionResponse(TypedDict):
     type: InteractionCallbackType
     data: NotRequired[MessageData | ModalData | AutocompleteData]
+    # Not JSON: when present the response goes as multipart/form-data, the rest of it as `payload_json` and
+    # file n as `files[n]`, described by `data.attachments[n]`.
+    files: NotRequired[list[UploadFile]]

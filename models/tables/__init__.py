@@ -15,6 +15,7 @@ from models.tables.events import (
 from models.tables.ledger import Account, Guild, Transfer, accounts, guilds, transfers
 from models.tables.markets import Market, Position, Trade, markets, positions, trades
 from models.tables.messages import Followup, MarketMessage, followups, market_messages
+from models.tables.price_history import PricePoint, price_points
 from models.tables.requests import (
     AuditEvent,
     InteractionRecord,
@@ -37,6 +38,7 @@ __all__ = [
     "Market",
     "MarketMessage",
     "Position",
+    "PricePoint",
     "Trade",
     "Transfer",
     "accounts",
@@ -52,6 +54,7 @@ __all__ = [
     "markets",
     "metadata",
     "positions",
+    "price_points",
     "rate_limit_hits",
     "rate_limit_keys",
     "trades",

@@ -89,7 +89,12 @@ async def test_two_hundred_trades_in_ten_seconds_make_a_handful_of_edits_ending_
     assert all(e.route.startswith("/channels/") and e.authorization == f"Bot {BOT_TOKEN}" for e in edits)
     shown = await discord.command(alice, "market show", market="1")
     final = edits[-1].body or {}
-    assert final["embeds"] == shown.embeds  # the latest state, as /market show draws it
+    [drawn] = final["embeds"]
+    assert drawn.pop("image") == {"url": "attachment://chart.png"}  # the message shows its chart
+    assert [drawn] == shown.embeds  # the latest state, as /market show draws it
+    assert final["attachments"] == [{"id": "0", "filename": "chart.png", "description": "Price chart of market #1"}]
+    filename, content_type, png = edits[-1].files["files[0]"]
+    assert (filename, content_type, png[:8]) == ("chart.png", "image/png", b"\x89PNG\r\n\x1a\n")
     assert shown.field("Trades") == "200"
     assert final["allowed_mentions"] == {"parse": []}
     await worker.drain()
@@ -148,6 +153,8 @@ async def test_a_click_on_the_message_redraws_it_in_place_with_fresh_prices(
     refreshed = await discord.click(bob, "refresh:1", on=created)
     assert refreshed.type == 7  # UPDATE_MESSAGE: the clicked message itself shows the new prices
     assert refreshed.field("Trades") == "1" and refreshed.embed["description"] != created.embed["description"]
+    assert refreshed.embed["image"] == {"url": "attachment://chart.png"}  # with the chart, as a file of its own
+    assert refreshed.files["files[0]"][:2] == ("chart.png", "image/png")
 
 
 async def test_a_429_is_waited_out_and_the_edit_lands(

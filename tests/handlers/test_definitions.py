@@ -44,6 +44,22 @@ CONTRACT: dict[str, Any] = {
             ("description", STR, False, {"max_length": 1000}),
         ],
         "show": [MARKET_AC],
+        "chart": [
+            MARKET_AC,
+            (
+                "period",
+                STR,
+                False,
+                {
+                    "choices": [
+                        {"name": "Last day", "value": "1d"},
+                        {"name": "Last week", "value": "1w"},
+                        {"name": "Last 30 days", "value": "1m"},
+                        {"name": "All time", "value": "all"},
+                    ]
+                },
+            ),
+        ],
         "list": [
             (
                 "status",

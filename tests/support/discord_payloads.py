@@ -32,6 +32,7 @@ import httpx
 from handlers.definitions import COMMANDS, Option
 from models.discord.enums import ApplicationCommandOptionType as OptionType
 from tests.support import discord_schema
+from tests.support.forms import Files, read_form
 from tests.support.signing import Signer
 
 if TYPE_CHECKING:
@@ -364,6 +365,7 @@ class Reply:
 
     body: Json
     request: Json = dataclasses.field(default_factory=dict)
+    files: Files = dataclasses.field(default_factory=dict)  # sent as multipart/form-data: "files[n]" -> file
 
     @property
     def type(self) -> int:
@@ -524,10 +526,12 @@ class DiscordClient:
         """Post exactly these (signed) bytes, as a redelivery would."""
         response = await self.post_body(body)
         assert response.status_code == 200, f"HTTP {response.status_code}: {response.text}"
-        assert response.headers["content-type"].startswith("application/json")
-        reply = response.json()
+        content_type = response.headers["content-type"]
+        assert content_type.startswith(("application/json", "multipart/form-data; boundary=")), content_type
+        reply, files = read_form(content_type, response.content)
+        assert isinstance(reply, dict)
         check_reply(reply)
-        return Reply(reply)
+        return Reply(reply, files=files)
 
     async def send(self, payload: Json) -> Reply:
         self.sent.append(payload)

@@ -23,6 +23,7 @@ from app.domain.events import DomainEvent
 from app.domain.guild import GuildSettings
 from app.domain.ledger import AccountKind, Transfer, TransferReason
 from app.domain.market import Market, MarketStatus
+from app.domain.price_history import BucketPoint, PricePoint
 from app.services.rows import (
     AccountTotal,
     FilledTrade,
@@ -87,6 +88,9 @@ class FakeBooks:
     refund_reminded: set[int] = field(default_factory=set)  # market ids
     followups: dict[int, Followup] = field(default_factory=dict)
     messages: dict[int, FakeMessage] = field(default_factory=dict)  # by market id
+    price_points: dict[tuple[int, int, datetime], BucketPoint] = field(
+        default_factory=dict
+    )  # market, resolution, bucket
     ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def next_id(self) -> int:
@@ -445,6 +449,28 @@ class FakeMessages(_Repository):
         )
 
 
+class FakePriceHistory(_Repository):
+    async def keep(self, market_id: int, points: Sequence[BucketPoint]) -> None:
+        keys = [(market_id, p.resolution, p.bucket) for p in points]
+        assert len(set(keys)) == len(keys), "one bucket twice in one statement"
+        for key, point in zip(keys, points, strict=True):
+            held = self.books.price_points.get(key)
+            if held is None or held.sequence < point.sequence:
+                self.books.price_points[key] = point
+
+    async def read(
+        self, market_id: int, resolution: int, first_bucket: datetime, end: datetime, limit: int
+    ) -> tuple[PricePoint | None, list[PricePoint]]:
+        mine = sorted(
+            (bucket, p.point)
+            for (m, r, bucket), p in self.books.price_points.items()
+            if m == market_id and r == resolution
+        )
+        before = [point for bucket, point in mine if bucket < first_bucket]
+        within = [point for bucket, point in mine if first_bucket <= bucket <= end]
+        return (before[-1] if before else None), within[-limit:]
+
+
 class FakeLedger(_Repository):
     def post(self, actor: Actor, transfers: Iterable[Transfer]) -> None:
         moves = [t for t in transfers if t.amount > 0]
@@ -575,6 +601,7 @@ class FakeUnitOfWork:
         self.ledger = FakeLedger(self)
         self.events = FakeEventLog(self)
         self.messages = FakeMessages(self)
+        self.price_history = FakePriceHistory(self)
         self.reads = FakeReads(self)
         self.books = FakeBooksReader(self)
 

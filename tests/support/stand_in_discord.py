@@ -1,6 +1,8 @@
 """Discord's REST API as far as Hunch uses it, on respx at the HTTP boundary: interaction replies
 (`/webhooks/{app}/{token}/messages/@original`), channel messages (create with nonce, edit), Discord's
-rate-limit headers, and failures on demand (429s, error codes, an outage).
+rate-limit headers, and failures on demand (429s, error codes, an outage). A multipart/form-data body is
+read as Discord reads it (`payload_json`, `files[n]` each described by `attachments[n]`), and refused with
+Discord's 400 when a file has no attachment entry or an embed shows an `attachment://` that was not sent.
 
 Discord posts an interaction's reply itself; the stand-in has no way to see it, so the first call on a token's
 `@original` finds a message there (as Discord would have it once the reply was sent).
@@ -9,7 +11,6 @@ Discord posts an interaction's reply itself; the stand-in has no way to see it, 
 from __future__ import annotations
 
 import itertools
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ import httpx
 import respx
 
 from tests.support.discord_payloads import CHANNEL_ID
+from tests.support.forms import BadForm, read_form
 
 Json = dict[str, Any]
 BASE_URL = "https://discord.stand-in.test/api/v10"
@@ -35,6 +37,7 @@ class Call:
     status: int
     authorization: str | None
     message_id: str | None = None  # the message the call read or changed
+    files: dict[str, tuple[str, str, bytes]] = field(default_factory=dict)  # files[n] -> (filename, type, bytes)
 
 
 @dataclass
@@ -74,7 +77,10 @@ class StandInDiscord:
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path.removeprefix(httpx.URL(self.base_url).path)
-        body = json.loads(request.content) if request.content else None
+        try:
+            body, files = read_form(request.headers.get("content-type", ""), request.content)
+        except BadForm as refused:
+            return httpx.Response(400, json={"message": f"Invalid Form Body: {refused}", "code": 50035})
         route = _ORIGINAL.sub(lambda m: f"/webhooks/{m['app']}/{{token}}/messages/@original", path)
         if self.down:
             self.calls.append(Call(request.method, route, body, 0, request.headers.get("authorization")))
@@ -94,7 +100,7 @@ class StandInDiscord:
         elif match := _MESSAGE.match(path):
             message_id = match["message"]
         authorization = request.headers.get("authorization")
-        self.calls.append(Call(request.method, route, body, response.status_code, authorization, message_id))
+        self.calls.append(Call(request.method, route, body, response.status_code, authorization, message_id, files))
         return response
 
     def _answer(self, method: str, path: str, body: Json | None, authorization: str | None) -> httpx.Response:

@@ -15,10 +15,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from app.domain.events import StoredEvent
+from app.domain.price_history import ChartPeriod
+from app.services.charts import price_chart
 from app.services.delivery import Board, HoldOff, MessageGone, Postpone
 from app.services.ports import Transactions, UnitOfWork
-from app.services.queries import show_market
-from app.services.results import MarketView
+from app.services.results import PriceChart
 from app.services.rows import Followup, MarketMessage
 
 logger = logging.getLogger("hunch.live")
@@ -137,13 +138,13 @@ class LiveMessages:
             await self._forget(message.market_id)
             return
 
-        async def current(uow: UnitOfWork) -> MarketView:
-            return await show_market(uow, message.guild_id, message.number)
+        async def current(uow: UnitOfWork) -> PriceChart:
+            return await price_chart(uow, message.guild_id, message.number, ChartPeriod.ALL)
 
         # `message.changes` was read before the market is: whatever changed after it keeps the message behind.
-        market = await self._transactions.run(current)
+        chart = await self._transactions.run(current)
         try:
-            await self._board.redraw(message, market, followup)
+            await self._board.redraw(message, chart, followup)
         except MessageGone:
             await self._forget(message.market_id)
             return
