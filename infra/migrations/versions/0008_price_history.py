@@ -6,7 +6,7 @@ of rows. Markets traded before this revision get theirs from `python -m app even
 price_history`.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-06
 """
 
