@@ -158,6 +158,20 @@ class SettingsChanged(DomainEvent):
     changes: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class SeasonStarted(DomainEvent):
+    """A season ended (its final standings kept) and the next began with every member's balance reset."""
+
+    TYPE = "guild.season_started"
+    AGGREGATE = AggregateType.GUILD
+    number: int
+    name: str
+    ended_number: int
+    ended_name: str
+    members_reset: int
+    starting_balance: int
+
+
 TYPES: dict[str, type[DomainEvent]] = {
     cls.TYPE: cls
     for cls in (
@@ -172,6 +186,7 @@ TYPES: dict[str, type[DomainEvent]] = {
         PointsGiven,
         PointsGranted,
         SettingsChanged,
+        SeasonStarted,
     )
 }
 

@@ -30,6 +30,7 @@ class TransferReason(StrEnum):
     REFUND = "refund"
     SUBSIDY = "subsidy"
     HOUSE_RETURN = "house_return"
+    SEASON_RESET = "season_reset"  # a member's balance brought back to the starting balance for a new season
 
 
 @dataclass(frozen=True, slots=True)

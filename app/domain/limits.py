@@ -55,3 +55,9 @@ DAILY_BONUS = Bounds(0, 10**9)
 MAX_STAKE = Bounds(1, 10**9)
 
 DAILY_PERIOD = timedelta(hours=24)
+
+# -- forecasting records and seasons -----------------------------------------------------------------------------
+ACCURACY_MIN_MARKETS = 5
+"""How many resolved markets a member's Brier score must rest on before `/leaderboard by:accuracy` ranks them."""
+
+SEASON_NAME_MAX = 40

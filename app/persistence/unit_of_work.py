@@ -35,6 +35,8 @@ from app.persistence.outbox import SqlEventLog
 from app.persistence.positions import SqlPositions
 from app.persistence.reads import SqlReads
 from app.persistence.records import SqlRecords
+from app.persistence.scores import SqlScores
+from app.persistence.seasons import SqlSeasons
 from app.persistence.trades import SqlTrades
 from app.persistence.writes import RowWrites, SetWrites, Write, Writes
 
@@ -71,6 +73,8 @@ class UnitOfWork:
         self.messages = SqlMessages(self)
         self.reads = SqlReads(self)
         self.books = SqlBooks(self)
+        self.scores = SqlScores(self)
+        self.seasons = SqlSeasons(self)
 
     @property
     def conn(self) -> AsyncConnection:

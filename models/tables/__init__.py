@@ -15,6 +15,16 @@ from models.tables.events import (
 from models.tables.ledger import Account, Guild, Transfer, accounts, guilds, transfers
 from models.tables.markets import Market, Position, Trade, markets, positions, trades
 from models.tables.messages import Followup, MarketMessage, followups, market_messages
+from models.tables.records import (
+    MarketResult,
+    MemberRecord,
+    Season,
+    SeasonStanding,
+    market_results,
+    member_records,
+    season_standings,
+    seasons,
+)
 from models.tables.requests import (
     AuditEvent,
     InteractionRecord,
@@ -36,7 +46,11 @@ __all__ = [
     "InteractionRecord",
     "Market",
     "MarketMessage",
+    "MarketResult",
+    "MemberRecord",
     "Position",
+    "Season",
+    "SeasonStanding",
     "Trade",
     "Transfer",
     "accounts",
@@ -49,11 +63,15 @@ __all__ = [
     "guilds",
     "interaction_records",
     "market_messages",
+    "market_results",
     "markets",
+    "member_records",
     "metadata",
     "positions",
     "rate_limit_hits",
     "rate_limit_keys",
+    "season_standings",
+    "seasons",
     "trades",
     "transfers",
 ]

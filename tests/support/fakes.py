@@ -21,7 +21,7 @@ from app.domain.actor import Actor
 from app.domain.audit import AuditAction
 from app.domain.events import DomainEvent
 from app.domain.guild import GuildSettings
-from app.domain.ledger import AccountKind, Transfer
+from app.domain.ledger import AccountKind, Transfer, TransferReason
 from app.domain.market import Market, MarketStatus
 from app.services.rows import (
     AccountTotal,
@@ -35,6 +35,7 @@ from app.services.rows import (
     PositionRow,
     TradeBook,
 )
+from tests.support.fake_records import FakeScores, FakeSeasons, RecordBooks
 
 T = TypeVar("T")
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -80,6 +81,7 @@ class FakeBooks:
     closing_announced: set[int] = field(default_factory=set)  # market ids
     followups: dict[int, Followup] = field(default_factory=dict)
     messages: dict[int, FakeMessage] = field(default_factory=dict)  # by market id
+    records_books: RecordBooks = field(default_factory=RecordBooks)
     ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def next_id(self) -> int:
@@ -282,6 +284,8 @@ class FakeTrades(_Repository):
             current, shares=market.shares, volume=market.volume, trade_count=market.trade_count
         )
         self.books.trades.extend(trades)
+        for trade in trades:  # what the trade log says each member last saw
+            self.books.records_books.last_prices[(market.id, trade.account_id)] = trade.prices_after
 
 
 class FakeRecords(_Repository):
@@ -400,6 +404,23 @@ class FakeLedger(_Repository):
     def audit(self, actor: Actor, action: AuditAction, *, market_id: int | None = None, **details: Any) -> None:
         self.uow.staged.append(lambda: self.books.audit.append((actor, action, market_id, details)))
 
+    def reset_members(self, actor: Actor, house_id: int, starting_balance: int) -> None:
+        def apply() -> None:
+            members = [
+                a
+                for a in self.books.accounts.values()
+                if a.guild_id == actor.guild_id and a.kind is AccountKind.MEMBER and a.balance != starting_balance
+            ]
+            moves = [
+                Transfer(a.id, house_id, a.balance - starting_balance, TransferReason.SEASON_RESET)
+                if a.balance > starting_balance
+                else Transfer(house_id, a.id, starting_balance - a.balance, TransferReason.SEASON_RESET)
+                for a in sorted(members, key=lambda a: a.id)
+            ]
+            self._post(actor, moves)
+
+        self.uow.staged.append(apply)
+
     def record(self, actor: Actor, action: str, result: BaseModel) -> None:
         if actor.interaction_id is not None:
             key, value = actor.interaction_id, result.model_dump(mode="json")
@@ -506,6 +527,8 @@ class FakeUnitOfWork:
         self.messages = FakeMessages(self)
         self.reads = FakeReads(self)
         self.books = FakeBooksReader(self)
+        self.scores = FakeScores(self)
+        self.seasons = FakeSeasons(self)
 
     async def flush(self) -> None:
         staged, self.staged = self.staged, []
