@@ -38,6 +38,7 @@ DB = "hunch_bench_reads"
 GUILD = 900000000000000666
 KEY = SigningKey(b"r" * 32)
 BUSY = 10**15 + 7  # a member with positions in 200 markets
+SEASON_START = {"name": "season", "type": 2, "options": [{"name": "start", "type": 1, "options": []}]}
 
 
 def psql(sql: str, db: str = "postgres") -> None:
@@ -92,14 +93,35 @@ def seed(members: int, markets: int, trades: int) -> None:
             FROM generate_series(1, {trades}) i
             JOIN held ON held.n = 1 + (i::bigint * 7919) % (SELECT n FROM size)
             JOIN accounts a ON a.id = held.account_id""",
+        # Forecasting records as resolutions leave them: a result per position in a resolved market, summed.
+        f"""INSERT INTO market_results (market_id, account_id, guild_id, user_id, paid_in, taken_out, payout, brier)
+            SELECT p.market_id, p.account_id, {g}, a.user_id, p.paid_in, 0, (p.paid_in * (p.outcome + 1)) % 150,
+                   (p.market_id * 7919 + p.account_id) % 2000000
+            FROM positions p JOIN markets m ON m.id = p.market_id AND m.status = 'resolved'
+            JOIN accounts a ON a.id = p.account_id
+            ON CONFLICT DO NOTHING""",
+        # Every member's record (most of them ranked by accuracy), as if each had resolved 1-20 markets.
+        f"""INSERT INTO member_records (account_id, guild_id, user_id, resolved, won, staked, profit, brier_total,
+              scored, qualified_brier)
+            SELECT id, {g}, user_id, 1 + id % 20, id % 7, 100 * (1 + id % 20), (id * 7919) % 20000 - 10000,
+                   (1 + id % 20) * ((id * 104729) % 1000000), 1 + id % 20,
+                   CASE WHEN 1 + id % 20 >= 5 THEN (id * 104729) % 1000000 END
+            FROM accounts WHERE guild_id = {g} AND kind = 'member'""",
+        f"""INSERT INTO seasons (guild_id, number, name, name_key, started_at, ended_at)
+            VALUES ({g}, 1, 'Season 1', 'season 1', now() - interval '30 days', now() - interval '1 day'),
+                   ({g}, 2, 'Season 2', 'season 2', now() - interval '1 day', NULL)""",
+        f"""INSERT INTO season_standings (season_id, position, user_id, balance)
+            SELECT s.id, row_number() OVER (ORDER BY a.balance DESC, a.id), a.user_id, a.balance
+            FROM accounts a JOIN seasons s ON s.guild_id = {g} AND s.number = 1
+            WHERE a.guild_id = {g} AND a.kind = 'member'""",
         "ANALYZE",
     ]
     for sql in statements:
         psql(sql, DB)
 
 
-def interaction(n: int, kind: int, data: dict[str, Any], user: int) -> bytes:
-    member = {"permissions": "2222085186637376", "roles": [], "user": {"id": str(user), "username": f"u{user}"}}
+def interaction(n: int, kind: int, data: dict[str, Any], user: int, permissions: int = 2222085186637376) -> bytes:
+    member = {"permissions": str(permissions), "roles": [], "user": {"id": str(user), "username": f"u{user}"}}
     payload = {
         "application_id": "1100000000000000000",
         "channel_id": "900000000000000778",
@@ -126,6 +148,10 @@ def reads(markets: int) -> dict[str, tuple[int, dict[str, Any]]]:
     shown = str(markets - 5)
     return {
         "/leaderboard": (2, command("leaderboard", [])),
+        "/leaderboard by:profit": (2, command("leaderboard", [{"name": "by", "type": 3, "value": "profit"}])),
+        "/leaderboard by:accuracy": (2, command("leaderboard", [{"name": "by", "type": 3, "value": "accuracy"}])),
+        "/leaderboard season:": (2, command("leaderboard", [{"name": "season", "type": 3, "value": "Season 1"}])),
+        "/stats": (2, command("stats", [])),
         "/portfolio (200 positions)": (2, command("portfolio", [])),
         "/balance": (2, command("balance", [])),
         "/market list": (2, command("market", [], "list")),
@@ -181,6 +207,20 @@ async def measure(runs: int, markets: int) -> None:
             times = sorted(times[10:])  # the first calls warm the pool and the caches
             p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
             print(f"{name:<30} {statistics.median(times):>7.2f} {p99:>7.2f} {times[-1]:>7.2f}")
+        # Last, as it changes every balance: a season start, resetting every member in a few set statements.
+        n += 1
+        body = interaction(n, 2, {"id": "1", "name": "admin", "type": 1, "options": [SEASON_START]}, BUSY, 32)
+        ts = str(int(time.time()))
+        headers = {
+            "X-Signature-Ed25519": KEY.sign(ts.encode() + body).signature.hex(),
+            "X-Signature-Timestamp": ts,
+            "Content-Type": "application/json",
+        }
+        started = time.perf_counter()
+        response = await client.post("/interactions", content=body, headers=headers)
+        took = time.perf_counter() - started
+        assert response.status_code == 200 and "begins" in response.text, response.text
+        print(f"/admin season start (every member reset): {took:.2f} s")
     await hunch.aclose()
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from app.discord.api import DiscordApi
+from app.discord.responses import message_data
 from app.discord.rest_errors import (
     MESSAGE_GONE,
     MISSING_ACCESS,
@@ -22,10 +23,12 @@ from app.discord.rest_errors import (
     DiscordUnavailable,
 )
 from app.services.delivery import HoldOff, MessageGone
+from app.services.record_results import SeasonStart
 from app.services.results import MarketView, Settlement
 from app.services.rows import Followup, MarketMessage
 from handlers.render import format as fmt
 from handlers.render.market import market_data
+from handlers.render.records import season_start_data
 from handlers.render.settlement import settlement_data
 from models.discord.messages import MessageData
 
@@ -85,6 +88,10 @@ class DiscordBoard:
 
     async def finish(self, followup: Followup, outcome: Settlement | str) -> None:
         data = settlement_data(outcome) if isinstance(outcome, Settlement) else {"content": outcome}
+        await self._edit_original(followup, data)
+
+    async def finish_season(self, followup: Followup, outcome: SeasonStart | str) -> None:
+        data = season_start_data(outcome) if isinstance(outcome, SeasonStart) else message_data(outcome)
         await self._edit_original(followup, data)
 
     async def _edit_original(self, followup: Followup, data: MessageData) -> None:

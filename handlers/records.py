@@ -52,7 +52,7 @@ async def season_autocomplete(ctx: Context) -> InteractionResponse:
 async def start_season(ctx: Context) -> InteractionResponse:
     who = options.actor(ctx)
     require_manager(who)
-    started = await ctx.use_cases.start_season(who, options.string(ctx, "name"), BOARD_SIZE)
+    started = await ctx.use_cases.start_season(who, options.string(ctx, "name"), BOARD_SIZE, options.followup(ctx))
     return render.season_start(started)
 
 

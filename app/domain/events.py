@@ -172,6 +172,18 @@ class SeasonStarted(DomainEvent):
     starting_balance: int
 
 
+@dataclass(frozen=True)
+class SeasonStartRequested(DomainEvent):
+    """A season start on a server too big to reset within Discord's deadline, left to the worker."""
+
+    TYPE = "guild.season_start_requested"
+    AGGREGATE = AggregateType.GUILD
+    name: str  # as the manager gave it ("" for the default)
+    user_id: int
+    is_manager: bool
+    channel_id: int | None
+
+
 TYPES: dict[str, type[DomainEvent]] = {
     cls.TYPE: cls
     for cls in (
@@ -187,6 +199,7 @@ TYPES: dict[str, type[DomainEvent]] = {
         PointsGranted,
         SettingsChanged,
         SeasonStarted,
+        SeasonStartRequested,
     )
 }
 

@@ -65,6 +65,10 @@ class SqlSeasons:
         query = sa.select(seasons.c.id).where(seasons.c.guild_id == guild_id, seasons.c.name_key == key)
         return (await self._session.conn.scalar(query)) is not None
 
+    async def member_count(self, guild_id: int) -> int:
+        query = sa.select(sa.func.count()).select_from(accounts).where(_MEMBERS)
+        return int(await self._session.conn.scalar(query, {"members_guild_id": guild_id}) or 0)
+
     async def lock_members(self, guild_id: int) -> int:
         return int(await self._session.conn.scalar(_LOCKED, {"members_guild_id": guild_id}) or 0)
 

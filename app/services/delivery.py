@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Protocol
 
 from app.domain.events import AggregateType, EventStatus, StoredEvent
+from app.services.record_results import SeasonStart
 from app.services.results import MarketView, Settlement
 from app.services.rows import Followup, MarketMessage
 
@@ -137,6 +138,9 @@ class Board(Protocol):
 
     async def finish(self, followup: Followup, outcome: Settlement | str) -> None:
         """Finish an acknowledged (deferred) reply with the settlement, or with why it could not be done."""
+
+    async def finish_season(self, followup: Followup, outcome: SeasonStart | str) -> None:
+        """Finish an acknowledged (deferred) season start with its summary, or with why it could not be done."""
 
 
 class Consumer(Protocol):

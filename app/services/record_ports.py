@@ -44,6 +44,8 @@ class SeasonRepository(Protocol):
 
     async def name_taken(self, guild_id: int, key: str) -> bool: ...
 
+    async def member_count(self, guild_id: int) -> int: ...
+
     async def lock_members(self, guild_id: int) -> int:
         """Lock every member account of the server in id order (the house first, by the caller); how many."""
 

@@ -61,3 +61,9 @@ class SeasonStart(BaseModel):
     members_reset: int
     starting_balance: int
     currency: str
+
+
+class SeasonStartDeferred(BaseModel):
+    """A season start on a server too big to reset within Discord's deadline: acknowledged, left to the worker."""
+
+    members: int

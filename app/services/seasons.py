@@ -4,7 +4,9 @@ reads a finished season's standings.
 
 Open positions are carried into the new season untouched: shares are not points, so nothing about them is
 reset, and whatever they pay when their markets settle arrives in the new season's balances. The reset is a
-bounded number of statements however many members the server has (a set of transfers, two updates).
+bounded number of statements however many members the server has (a set of transfers, two updates); on a
+server with as many members as would not fit Discord's deadline, the start is acknowledged and the worker
+does it (`request_season_start`, `consumers/seasons.py`).
 """
 
 from __future__ import annotations
@@ -12,27 +14,59 @@ from __future__ import annotations
 from app.domain.actor import Actor, require_manager
 from app.domain.audit import AuditAction
 from app.domain.errors import Conflict, NotFound
-from app.domain.events import SeasonStarted
+from app.domain.events import SeasonStarted, SeasonStartRequested
 from app.domain.inputs.text import clean_line
 from app.domain.seasons import Season, name_key, season_name
 from app.services.ports import UnitOfWork
-from app.services.record_results import SeasonBoard, SeasonStart
+from app.services.record_results import SeasonBoard, SeasonStart, SeasonStartDeferred
 from app.services.records import settings_of
 from app.services.results import LeaderboardEntry
+from app.services.rows import Followup
 
 SEARCH_LIMIT = 25
 
 
-async def start_season(uow: UnitOfWork, actor: Actor, name: str | None, shown: int) -> SeasonStart:
+async def _next(uow: UnitOfWork, actor: Actor, name: str | None) -> tuple[Season, int, str]:
+    """The season that ends, and the number and name of the next, checked."""
     require_manager(actor)
-    guild = await uow.guilds.get(actor.guild_id)
-    house = await uow.accounts.house(actor.guild_id, lock=True)  # one season start at a time per server
     ending = await uow.seasons.current(actor.guild_id)
     number = ending.number + 1
     new_name = season_name(name, number)
     key = name_key(new_name)
     if key == name_key(ending.name) or await uow.seasons.name_taken(actor.guild_id, key):
         raise Conflict(f"This server already has a season called {new_name}. Pick another name.")
+    return ending, number, new_name
+
+
+async def member_count(uow: UnitOfWork, guild_id: int) -> int:
+    return await uow.seasons.member_count(guild_id)
+
+
+async def request_season_start(
+    uow: UnitOfWork, actor: Actor, name: str | None, followup: Followup
+) -> SeasonStartDeferred:
+    """Acknowledge a season start the worker will do (`SeasonStartRequested`), after the same checks."""
+    await uow.guilds.get(actor.guild_id)
+    await _next(uow, actor, name)
+    await uow.messages.keep(followup)
+    uow.events.record(
+        actor,
+        SeasonStartRequested(
+            actor.guild_id,
+            name=name or "",
+            user_id=actor.user_id,
+            is_manager=actor.is_manager,
+            channel_id=actor.channel_id,
+        ),
+    )
+    return SeasonStartDeferred(members=await uow.seasons.member_count(actor.guild_id))
+
+
+async def start_season(uow: UnitOfWork, actor: Actor, name: str | None, shown: int) -> SeasonStart:
+    require_manager(actor)
+    guild = await uow.guilds.get(actor.guild_id)
+    house = await uow.accounts.house(actor.guild_id, lock=True)  # one season start at a time per server
+    ending, number, new_name = await _next(uow, actor, name)
     members = await uow.seasons.lock_members(actor.guild_id)
     season_id = await uow.seasons.end(actor.guild_id, ending, uow.now, actor.user_id)
     uow.seasons.snapshot(actor.guild_id, season_id)

@@ -22,7 +22,7 @@ from app.domain.records import RankBy
 from app.services import admin, markets, queries, records, seasons, settlement, verify, wallet
 from app.services.idempotency import execute
 from app.services.ports import Throttle, ThrottledAction, Transactions, UnitOfWork, Work
-from app.services.record_results import RecordBoard, SeasonBoard, SeasonStart, StatsView
+from app.services.record_results import RecordBoard, SeasonBoard, SeasonStart, SeasonStartDeferred, StatsView
 from app.services.results import (
     BalanceView,
     DailyClaim,
@@ -201,7 +201,20 @@ class UseCases:
             actor, "admin.config", GuildConfig, lambda uow: admin.update_config(uow, actor, change)
         )
 
-    async def start_season(self, actor: Actor, name: str | None, shown: int) -> SeasonStart:
+    async def start_season(
+        self, actor: Actor, name: str | None, shown: int, followup: Followup | None = None
+    ) -> SeasonStart | SeasonStartDeferred:
+        """Start it now; or, on a server with as many members as a settlement that is deferred has holders and
+        with a reply to finish later, acknowledge it and leave it to the worker."""
+        if followup is not None and self._defer_from is not None:
+            members = await self._read(lambda uow: seasons.member_count(uow, actor.guild_id))
+            if members >= self._defer_from:
+                return await self._execute(
+                    actor,
+                    "admin.season_start.deferred",
+                    SeasonStartDeferred,
+                    lambda uow: seasons.request_season_start(uow, actor, name, followup),
+                )
         return await self._execute(
             actor, "admin.season_start", SeasonStart, lambda uow: seasons.start_season(uow, actor, name, shown)
         )

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from app.discord import responses
 from app.domain.records import RankBy
-from app.services.record_results import RecordBoard, SeasonBoard, SeasonStart, StatsView
+from app.services.record_results import RecordBoard, SeasonBoard, SeasonStart, SeasonStartDeferred, StatsView
 from handlers.render import format as fmt
 from handlers.render.style import BLURPLE, DESCRIPTION_LIMIT, GREEN
 from handlers.render.wallet import MEDALS
-from models.discord.messages import Embed, InteractionResponse
+from models.discord.enums import InteractionCallbackType
+from models.discord.messages import Embed, InteractionResponse, MessageData
 
 
 def _rank(rank: int) -> str:
@@ -86,7 +87,14 @@ def season_board(board: SeasonBoard) -> InteractionResponse:
     return responses.message(embeds=[embed])
 
 
-def season_start(started: SeasonStart) -> InteractionResponse:
+def season_start(started: SeasonStart | SeasonStartDeferred) -> InteractionResponse:
+    if isinstance(started, SeasonStartDeferred):
+        return responses.deferred()
+    return {"type": InteractionCallbackType.CHANNEL_MESSAGE_WITH_SOURCE, "data": season_start_data(started)}
+
+
+def season_start_data(started: SeasonStart) -> MessageData:
+    """The public summary of a season start: the standings of the season that ended, and the reset."""
     lines = _standings(started.ended) or ["Nobody played that season."]
     text = (
         f"🏁 **{started.ended.name}** is over. Final standings:\n"
@@ -99,4 +107,4 @@ def season_start(started: SeasonStart) -> InteractionResponse:
         "description": fmt.truncate(text, DESCRIPTION_LIMIT),
         "color": GREEN,
     }
-    return responses.message(embeds=[embed])
+    return responses.message_data(embeds=[embed])

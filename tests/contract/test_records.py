@@ -4,9 +4,29 @@ Discord payloads (each reply is checked against Discord's schema and for pings b
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
+import pytest
+import respx
+
+from app.discord.api import DiscordApi
+from app.discord.rest import DiscordRest
 from app.domain import limits
-from tests.support.discord_payloads import AUTOCOMPLETE_RESULT, CHANNEL_MESSAGE, DiscordClient, Reply, User
+from tests.contract.conftest import MakeDiscord
+from tests.support.discord_payloads import (
+    AUTOCOMPLETE_RESULT,
+    CHANNEL_MESSAGE,
+    GUILD_ID,
+    DiscordClient,
+    Reply,
+    User,
+    slash_command,
+)
+from tests.support.stand_in_discord import BASE_URL, StandInDiscord
+from tests.test_worker import Clock
+
+BOT_TOKEN = "MTEwMDAwMDAwMDAwMDAwMDAwMA.GxYzAb.stand-in-bot-token-0123456789abcdefghij"
+DEFERRED_CODE = 5  # DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE
 
 BRIER = re.compile(r"Brier score: \*\*([0-9]\.[0-9]{3})\*\* over 1 resolved market")
 
@@ -117,3 +137,67 @@ async def test_a_season_start_resets_balances_and_keeps_the_standings(
     second = await discord.command(admin, "admin season start")
     assert second.embed["title"] == "Season 3 begins"
     assert "🏁 **Winter Cup** is over." in second.embed["description"]
+
+
+@pytest.fixture
+def stand_in() -> Iterator[StandInDiscord]:
+    discord = StandInDiscord()
+    with respx.mock(assert_all_called=False, assert_all_mocked=False) as router:
+        discord.install(router)
+        yield discord
+
+
+async def test_a_big_servers_season_start_is_deferred_and_done_once_by_the_worker(
+    make_discord: MakeDiscord, stand_in: StandInDiscord, admin: User, alice: User, bob: User, carol: User
+) -> None:
+    discord = await make_discord(
+        clock=Clock(),
+        discord_api=DiscordApi(DiscordRest(BOT_TOKEN, base_url=BASE_URL)),
+        DISCORD_API_BASE_URL=BASE_URL,
+        DISCORD_BOT_TOKEN=BOT_TOKEN,
+        DEFERRED_SETTLEMENT_HOLDERS="3",
+    )
+    hunch = discord.hunch
+    assert hunch is not None
+    await discord.command(alice, "give", user=bob, amount=300)
+    await discord.command(carol, "daily")
+
+    reply = await discord.send(slash_command(admin, "admin season start", {"name": "Spring"}))
+    assert reply.type == DEFERRED_CODE and not reply.ephemeral  # acknowledged at once, publicly
+    assert await discord.balance(bob) == 1300  # nothing reset yet
+    assert reply.request is not None
+    token = str(reply.request["token"])
+
+    await hunch.worker.drain()
+    original = stand_in.original(token)
+    assert original is not None
+    [summary] = original["embeds"]
+    assert summary["title"] == "Spring begins"
+    assert f"🥇 {bob.mention}: **1,300 points**" in summary["description"]
+    assert original["allowed_mentions"] == {"parse": []}
+    for user in (alice, bob, carol):
+        assert await discord.balance(user) == 1000
+    assert await discord.ledger_problems() == []
+
+    # Redelivered (a worker that died after resetting, before recording the delivery): nobody is reset twice.
+    await discord.command(bob, "give", user=alice, amount=100)
+
+    async def redeliver(uow: object) -> None:
+        from app.persistence.unit_of_work import UnitOfWork
+
+        assert isinstance(uow, UnitOfWork)
+        rewind = (
+            "UPDATE event_streams SET delivered_sequence = (SELECT sequence - 1 FROM events"
+            " WHERE type = 'guild.season_start_requested') WHERE aggregate_type = 'guild' AND aggregate_id = $1",
+            "INSERT INTO event_pending (aggregate_type, aggregate_id, next_attempt_at, attempts)"
+            " VALUES ('guild', $1, '2000-01-01T00:00:00Z', 0) ON CONFLICT DO NOTHING",
+        )
+        for statement in rewind:
+            await uow.conn.exec_driver_sql(statement, (int(GUILD_ID),))
+        await uow.commit()
+
+    await hunch.transactions.run(redeliver)
+    await hunch.worker.drain()
+    assert (await discord.balance(alice), await discord.balance(bob)) == (1100, 900)
+    assert stand_in.original(token)["embeds"] == [summary]  # type: ignore[index]
+    assert await discord.ledger_problems() == []

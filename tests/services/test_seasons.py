@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from app.domain.audit import AuditAction
 from app.domain.errors import Conflict, Forbidden, NotFound
-from app.domain.events import SeasonStarted
+from app.domain.events import SeasonStarted, SeasonStartRequested
 from app.domain.ledger import AccountKind, TransferReason
 from app.services.markets import CreateMarket
+from app.services.record_results import SeasonStart, SeasonStartDeferred
+from app.services.rows import Followup
+from app.services.trading_desk import TradingDesk
 from app.services.use_cases import UseCases
 from tests.services.conftest import ADMIN, ALICE, BOB, CAROL, GUILD, START, books_balance, fresh, member
-from tests.support.fakes import FakeTransactions
+from tests.support.fakes import START as START_TIME
+from tests.support.fakes import FakeThrottle, FakeTransactions
 
 
 def _guild_total(transactions: FakeTransactions) -> int:
@@ -84,3 +90,24 @@ async def test_a_reset_leaves_other_servers_alone(use_cases: UseCases, transacti
         if a.guild_id == GUILD + 1 and a.kind is AccountKind.MEMBER
     }
     assert others == {ALICE: START - 300, BOB: START + 300}
+
+
+async def test_a_big_server_start_is_acknowledged_and_left_to_the_worker(
+    transactions: FakeTransactions, throttle: FakeThrottle
+) -> None:
+    use_cases = UseCases(transactions, TradingDesk(transactions), throttle, defer_from=3)
+    await _played(use_cases)
+    followup = Followup(1, 2, "token", START_TIME + timedelta(minutes=15))
+    admin = member(ADMIN, manager=True)
+    with pytest.raises(Conflict):
+        await use_cases.start_season(fresh(admin), "season 1", 10, followup)  # refused now, not by the worker
+
+    deferred = await use_cases.start_season(fresh(admin), "Spring", 10, followup)
+
+    assert isinstance(deferred, SeasonStartDeferred) and deferred.members == 3
+    [event] = [e for _, e in transactions.books.events if isinstance(e, SeasonStartRequested)]
+    assert (event.name, event.user_id, event.is_manager) == ("Spring", ADMIN, True)
+    assert (await use_cases.balance(GUILD, BOB)).balance == 1400  # nothing reset yet
+    assert transactions.books.followups[1] == followup
+    started = await use_cases.start_season(fresh(admin), "Spring", 10)  # as the worker does it: no followup
+    assert isinstance(started, SeasonStart) and started.name == "Spring"

@@ -103,6 +103,9 @@ class FakeSeasons:
     async def name_taken(self, guild_id: int, key: str) -> bool:
         return any(name_key(s.name) == key for s in self.books.seasons.get(guild_id, []))
 
+    async def member_count(self, guild_id: int) -> int:
+        return sum(a.guild_id == guild_id and a.kind is AccountKind.MEMBER for a in self.uow.state.accounts.values())
+
     async def lock_members(self, guild_id: int) -> int:
         members = [
             a for a in self.uow.state.accounts.values() if a.guild_id == guild_id and a.kind is AccountKind.MEMBER
