@@ -10,9 +10,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.domain import limits
+from app.domain.market import MarketStatus
 from app.domain.records import ForecastRecord, MarketResult, qualified_brier
 from app.persistence.session import Session
-from models.tables import market_results, member_records, positions, trades
+from models.tables import market_results, markets, member_records, positions, trades
 
 _p = sa.bindparam
 _RESULT = ("market_id", "account_id", "guild_id", "user_id", "paid_in", "taken_out", "payout", "brier")
@@ -139,6 +140,39 @@ class SqlScores:
         if row is None:
             return ForecastRecord(traded, 0, 0, 0, 0, 0, 0)
         return ForecastRecord(traded, *(int(value) for value in row))
+
+    async def drifted_records(self) -> list[int]:
+        r, m = market_results.c, member_records.c
+        won = sa.case((r.payout + r.taken_out > r.paid_in, 1), else_=0)
+        sums = sa.select(
+            r.account_id,
+            sa.func.count(),
+            sa.func.sum(won),
+            sa.func.sum(r.paid_in),
+            sa.func.sum(r.payout + r.taken_out - r.paid_in),
+            sa.func.sum(sa.func.coalesce(r.brier, 0)),
+            sa.func.count(r.brier),
+        ).group_by(r.account_id)
+        kept = sa.select(
+            m.account_id, m.resolved, m.won, m.staked, m.profit, m.brier_total, m.scored, m.qualified_brier
+        )
+        conn = self._session.conn
+        expected = {int(row[0]): tuple(int(v) for v in row[1:]) for row in await conn.execute(sums)}
+        drifted = []
+        for account_id, *values, ranked in await conn.execute(kept):
+            found = tuple(int(v) for v in values)
+            if found != expected.pop(int(account_id), (0,) * 6) or ranked != qualified_brier(found[4], found[5]):
+                drifted.append(int(account_id))
+        return sorted(drifted + list(expected))
+
+    async def stray_results(self) -> list[int]:
+        query = (
+            sa.select(market_results.c.market_id)
+            .distinct()
+            .join(markets, markets.c.id == market_results.c.market_id)
+            .where(markets.c.status != MarketStatus.RESOLVED.value)
+        )
+        return sorted(int(m) for (m,) in await self._session.conn.execute(query))
 
     async def top_profit(self, guild_id: int, limit: int) -> list[tuple[int, int]]:
         query = (

@@ -24,6 +24,12 @@ class ScoreRepository(Protocol):
 
     async def record(self, account_id: int) -> ForecastRecord: ...
 
+    async def drifted_records(self) -> list[int]:
+        """Account ids whose record is not the sum of their market results (every row: `verify-ledger`)."""
+
+    async def stray_results(self) -> list[int]:
+        """Ids of markets that hold results but are not resolved."""
+
     async def top_profit(self, guild_id: int, limit: int) -> list[tuple[int, int]]:
         """(user id, realised profit), most profit first."""
 

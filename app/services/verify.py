@@ -52,4 +52,8 @@ async def verify_ledger(uow: UnitOfWork) -> list[str]:
             problems.append(
                 f"{label}: pool of {pool} points cannot cover the worst-case payout ({max(market.shares)} micro-shares)"
             )
+    for account_id in await uow.scores.drifted_records():
+        problems.append(f"account {account_id}: its forecasting record is not the sum of its market results")
+    for market_id in await uow.scores.stray_results():
+        problems.append(f"market {market_id} is not resolved but still has forecasting results")
     return problems

@@ -13,7 +13,9 @@ from app.persistence.database import Database
 from app.persistence.unit_of_work import UnitOfWork
 from app.services import markets, records, settlement
 from app.services.results import MarketView, Settlement
+from app.services.verify import verify_ledger
 from models.tables import market_results, member_records, trades
+from models.tables import markets as market_rows
 from tests.persistence.helpers import GUILD, act, member, query, trade
 
 ALICE, BOB, CAROL = 21, 22, 23
@@ -132,3 +134,20 @@ async def test_the_record_row_is_the_sum_of_the_results(database: Database) -> N
         assert {row[0]: tuple(int(v) for v in row[1:]) for row in await uow.conn.execute(kept)} == expected
 
     await query(database, compare)
+
+
+async def test_verify_ledger_sees_a_record_that_is_not_the_sum_of_its_results(database: Database) -> None:
+    number = await _market(database, "Checked?", ["Yes", "No"])
+    await trade(database, member(BOB), Side.BUY, number, "Yes", amount=40)
+    await _resolve(database, number, "Yes")
+    assert await query(database, verify_ledger) == []
+
+    async def tamper(uow: UnitOfWork) -> None:
+        await uow.conn.execute(sa.update(member_records).values(profit=member_records.c.profit + 1))
+        await uow.conn.execute(sa.update(market_rows).values(status="cancelled"))
+        await uow.commit()
+
+    await query(database, tamper)
+    problems = "\n".join(await query(database, verify_ledger))
+    assert "forecasting record is not the sum of its market results" in problems
+    assert "is not resolved but still has forecasting results" in problems

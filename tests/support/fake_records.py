@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from app.domain.ledger import AccountKind
+from app.domain.market import MarketStatus
 from app.domain.records import ForecastRecord, MarketResult
 from app.domain.seasons import FIRST_SEASON, Season, default_name, name_key
 
@@ -62,6 +63,13 @@ class FakeScores:
             brier_total=sum(scored),
             scored=len(scored),
         )
+
+    async def drifted_records(self) -> list[int]:
+        return []  # the fake's records are always summed from its results
+
+    async def stray_results(self) -> list[int]:
+        markets = self.uow.state.markets
+        return sorted({m for m, _ in self.books.results if markets[m].status is not MarketStatus.RESOLVED})
 
     async def _records(self, guild_id: int) -> list[tuple[int, int, ForecastRecord]]:
         accounts = {a for (_, a), (g, _) in self.books.results.items() if g == guild_id}
