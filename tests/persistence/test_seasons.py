@@ -4,6 +4,8 @@ resets in the same few statements as a small one."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 import sqlalchemy as sa
 
@@ -122,3 +124,42 @@ async def test_only_a_manager_starts_a_season_and_a_refusal_changes_nothing(data
         )
     assert await _member_balances(database, GUILD) == before
     assert await query(database, lambda uow: seasons.search_seasons(uow, GUILD, "")) == []
+
+
+async def test_a_season_start_amid_gifts_resets_what_came_before_and_keeps_what_came_after(
+    pg_database: Database,
+) -> None:
+    users = list(range(40, 52))
+    for user in users:  # every member's account open before the race
+        await act(pg_database, member(user), GiftReceipt, lambda uow, u=user: wallet.give(uow, member(u), 99, 1))
+
+    async def gift(n: int) -> None:
+        giver, receiver = users[n % len(users)], users[(n * 5 + 1) % len(users)]
+        if giver != receiver:
+            await act(pg_database, member(giver), GiftReceipt, lambda uow: wallet.give(uow, member(giver), receiver, 7))
+
+    await asyncio.gather(*(gift(n) for n in range(30)), _start(pg_database), *(gift(n) for n in range(30, 60)))
+    await assert_books_balance(pg_database)
+
+    async def after_reset(uow: UnitOfWork) -> dict[int, int]:
+        last_reset = await uow.conn.scalar(
+            sa.select(sa.func.max(transfers.c.id)).where(transfers.c.reason == "season_reset")
+        )
+        later = sa.select(transfers.c.debit_account_id, transfers.c.credit_account_id, transfers.c.amount).where(
+            transfers.c.id > last_reset
+        )
+        users_by_account = {
+            int(a): int(u)
+            for a, u in await uow.conn.execute(
+                sa.select(accounts.c.id, accounts.c.user_id).where(accounts.c.kind == AccountKind.MEMBER.value)
+            )
+        }
+        moved: dict[int, int] = dict.fromkeys(users_by_account.values(), 0)
+        for debit, credit, amount in await uow.conn.execute(later):
+            moved[users_by_account[int(debit)]] -= int(amount)
+            moved[users_by_account[int(credit)]] += int(amount)
+        return moved
+
+    moved = await query(pg_database, after_reset)
+    balances = await _member_balances(pg_database, GUILD)
+    assert balances == {user: START + moved[user] for user in balances}
