@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from app.domain import limits
 from app.domain.market import Side
 from app.domain.records import RankBy
 from app.persistence.database import Database
@@ -151,3 +152,20 @@ async def test_verify_ledger_sees_a_record_that_is_not_the_sum_of_its_results(da
     problems = "\n".join(await query(database, verify_ledger))
     assert "forecasting record is not the sum of its market results" in problems
     assert "is not resolved but still has forecasting results" in problems
+
+
+async def test_accuracy_ranks_from_the_minimum_of_markets_as_results_accumulate(database: Database) -> None:
+    for n in range(limits.ACCURACY_MIN_MARKETS):
+        number = await _market(database, f"Q{n}?", ["Yes", "No"])
+        await trade(database, member(BOB), Side.BUY, number, "Yes", amount=30)
+        await trade(database, member(CAROL), Side.BUY, number, "No", amount=30)
+        if n == limits.ACCURACY_MIN_MARKETS - 2:
+            board = await query(database, lambda uow: records.ranked_by(uow, GUILD, RankBy.ACCURACY, 10))
+            assert board.entries == []
+        await _resolve(database, number, "Yes")
+    board = await query(database, lambda uow: records.ranked_by(uow, GUILD, RankBy.ACCURACY, 10))
+    assert [(e.user_id, e.scored) for e in board.entries] == [(BOB, 5), (CAROL, 5)]
+    bob = await query(database, lambda uow: records.stats(uow, GUILD, BOB))
+    carol = await query(database, lambda uow: records.stats(uow, GUILD, CAROL))
+    assert board.entries[0].brier == bob.brier < carol.brier == board.entries[1].brier
+    assert await query(database, verify_ledger) == []  # the ranked value is the one the results give
