@@ -177,6 +177,7 @@ def build_worker(hunch: Hunch) -> Worker:
     from app.services.consumers.live_messages import LiveMessages
     from app.services.consumers.notifications import Notifications
     from app.services.consumers.price_history import PriceHistory
+    from app.services.consumers.seasons import DeferredSeasonStarts
     from app.services.delivery import Consumer
     from app.worker import Worker, WorkerSettings
     from handlers.outgoing import DiscordBoard
@@ -192,6 +193,7 @@ def build_worker(hunch: Hunch) -> Worker:
         Notifications(transactions, board, hunch.clock),
         DeferredSettlements(transactions, hunch.use_cases, board, hunch.clock),
         PriceHistory(transactions),
+        DeferredSeasonStarts(transactions, hunch.use_cases, board, hunch.clock),
     ]
     settings = WorkerSettings(
         max_attempts=hunch.settings.worker_max_attempts, poll_seconds=hunch.settings.worker_poll_seconds

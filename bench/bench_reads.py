@@ -28,8 +28,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.bootstrap import bootstrap  # noqa: E402
+from app.domain.actor import Actor  # noqa: E402
 from app.persistence.migrations import upgrade  # noqa: E402
 from app.ratelimit import MemoryRateLimiter  # noqa: E402
+from app.services.record_results import SeasonStart  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from app.web import create_app  # noqa: E402
 
@@ -92,6 +94,27 @@ def seed(members: int, markets: int, trades: int) -> None:
             FROM generate_series(1, {trades}) i
             JOIN held ON held.n = 1 + (i::bigint * 7919) % (SELECT n FROM size)
             JOIN accounts a ON a.id = held.account_id""",
+        # Forecasting records as resolutions leave them: a result per position in a resolved market, summed.
+        f"""INSERT INTO market_results (market_id, account_id, guild_id, user_id, paid_in, taken_out, payout, brier)
+            SELECT p.market_id, p.account_id, {g}, a.user_id, p.paid_in, 0, (p.paid_in * (p.outcome + 1)) % 150,
+                   (p.market_id * 7919 + p.account_id) % 2000000
+            FROM positions p JOIN markets m ON m.id = p.market_id AND m.status = 'resolved'
+            JOIN accounts a ON a.id = p.account_id
+            ON CONFLICT DO NOTHING""",
+        # Every member's record (most of them ranked by accuracy), as if each had resolved 1-20 markets.
+        f"""INSERT INTO member_records (account_id, guild_id, user_id, resolved, won, staked, profit, brier_total,
+              scored, qualified_brier)
+            SELECT id, {g}, user_id, 1 + id % 20, id % 7, 100 * (1 + id % 20), (id * 7919) % 20000 - 10000,
+                   (1 + id % 20) * ((id * 104729) % 1000000), 1 + id % 20,
+                   CASE WHEN 1 + id % 20 >= 5 THEN (id * 104729) % 1000000 END
+            FROM accounts WHERE guild_id = {g} AND kind = 'member'""",
+        f"""INSERT INTO seasons (guild_id, number, name, name_key, started_at, ended_at)
+            VALUES ({g}, 1, 'Season 1', 'season 1', now() - interval '30 days', now() - interval '1 day'),
+                   ({g}, 2, 'Season 2', 'season 2', now() - interval '1 day', NULL)""",
+        f"""INSERT INTO season_standings (season_id, position, user_id, balance)
+            SELECT s.id, row_number() OVER (ORDER BY a.balance DESC, a.id), a.user_id, a.balance
+            FROM accounts a JOIN seasons s ON s.guild_id = {g} AND s.number = 1
+            WHERE a.guild_id = {g} AND a.kind = 'member'""",
         "ANALYZE",
     ]
     for sql in statements:
@@ -126,6 +149,10 @@ def reads(markets: int) -> dict[str, tuple[int, dict[str, Any]]]:
     shown = str(markets - 5)
     return {
         "/leaderboard": (2, command("leaderboard", [])),
+        "/leaderboard by:profit": (2, command("leaderboard", [{"name": "by", "type": 3, "value": "profit"}])),
+        "/leaderboard by:accuracy": (2, command("leaderboard", [{"name": "by", "type": 3, "value": "accuracy"}])),
+        "/leaderboard season:": (2, command("leaderboard", [{"name": "season", "type": 3, "value": "Season 1"}])),
+        "/stats": (2, command("stats", [])),
         "/portfolio (200 positions)": (2, command("portfolio", [])),
         "/balance": (2, command("balance", [])),
         "/market list": (2, command("market", [], "list")),
@@ -152,7 +179,7 @@ def reads(markets: int) -> dict[str, tuple[int, dict[str, Any]]]:
     }
 
 
-async def measure(runs: int, markets: int) -> None:
+async def measure(runs: int, markets: int, members: int) -> None:
     settings = Settings(  # type: ignore[call-arg]
         DATABASE_URL=f"{PG}/{DB}", DISCORD_PUBLIC_KEY=KEY.verify_key.encode().hex(), LOG_LEVEL="WARNING"
     )
@@ -181,6 +208,14 @@ async def measure(runs: int, markets: int) -> None:
             times = sorted(times[10:])  # the first calls warm the pool and the caches
             p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
             print(f"{name:<30} {statistics.median(times):>7.2f} {p99:>7.2f} {times[-1]:>7.2f}")
+        # Last, as it changes every balance: a season start, which resets every member. On a server this big the
+        # command is acknowledged at once and the worker runs this transaction.
+        manager = Actor(GUILD, BUSY, is_manager=True, interaction_id=10**18 + 9 * 10**7)
+        started = time.perf_counter()
+        done = await hunch.use_cases.start_season(manager, None, 10)
+        took = time.perf_counter() - started
+        assert isinstance(done, SeasonStart) and done.members_reset == members, done
+        print(f"season start, {members:,} members reset (the worker's transaction): {took:.2f} s")
     await hunch.aclose()
 
 
@@ -201,7 +236,7 @@ def main() -> None:
             f"seeded {args.members:,} members, {args.markets:,} markets, {args.trades:,} trades "
             f"in {time.perf_counter() - started:.0f} s"
         )
-        asyncio.run(measure(args.runs, args.markets))
+        asyncio.run(measure(args.runs, args.markets, args.members))
     finally:
         psql(f"DROP DATABASE IF EXISTS {DB}")
 

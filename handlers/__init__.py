@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from app.discord.router import Router
-from handlers import admin, autocomplete, market, trading, wallet
+from handlers import admin, autocomplete, market, records, trading, wallet
 
 
 def build_router() -> Router:
     router = Router()
-    for module in (market, trading, wallet, admin, autocomplete):
+    for module in (market, trading, wallet, records, admin, autocomplete):
         module.register(router)
     return router

@@ -17,6 +17,7 @@ from typing import Any
 from app.domain import limits
 from app.domain.market import MarketStatus
 from app.domain.price_history import ChartPeriod
+from app.domain.records import RankBy
 from models.discord.enums import ApplicationCommandOptionType as OptionType
 from models.discord.enums import (
     ApplicationCommandType,
@@ -256,7 +257,17 @@ PORTFOLIO = Command(
     "portfolio", "Show open positions and their value", (user("user", "Whose portfolio (default yours)"),)
 )
 
-LEADERBOARD = Command("leaderboard", "Show this server's top traders")
+RANKINGS = tuple(Choice(by.capitalize(), by) for by in RankBy)
+LEADERBOARD = Command(
+    "leaderboard",
+    "Show this server's top traders",
+    (
+        string("by", "Rank by balance (default), profit or accuracy", choices=RANKINGS),
+        string("season", "A finished season's final standings", autocomplete=True, max_length=limits.SEASON_NAME_MAX),
+    ),
+)
+
+STATS = Command("stats", "Show a forecasting record", (user("user", "Whose record (default yours)"),))
 
 DAILY = Command("daily", "Claim your daily bonus")
 
@@ -269,6 +280,11 @@ GIVE = Command(
     ),
 )
 
+SEASON_START = sub(
+    "start",
+    "End this season, keep its standings and reset every balance",
+    string("name", "The new season's name (default Season N)", max_length=limits.SEASON_NAME_MAX),
+)
 ADMIN = Command(
     "admin",
     "Server settings and grants for Hunch",
@@ -300,11 +316,12 @@ ADMIN = Command(
             integer("amount", "How much to grant", required=True, min_value=1),
             string("reason", "Why you are granting it", max_length=limits.REASON_MAX),
         ),
+        Option(OptionType.SUB_COMMAND_GROUP, "season", "Seasons of play", options=(SEASON_START,)),
     ),
     default_member_permissions=int(Permissions.MANAGE_GUILD),
 )
 
-COMMANDS: tuple[Command, ...] = (MARKET, BET, SELL, BALANCE, PORTFOLIO, LEADERBOARD, DAILY, GIVE, ADMIN)
+COMMANDS: tuple[Command, ...] = (MARKET, BET, SELL, BALANCE, PORTFOLIO, LEADERBOARD, STATS, DAILY, GIVE, ADMIN)
 
 
 def command_definitions() -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ import logging
 from datetime import datetime
 
 from app.discord.api import DiscordApi
+from app.discord.responses import message_data
 from app.discord.rest_errors import (
     MESSAGE_GONE,
     MISSING_ACCESS,
@@ -24,11 +25,13 @@ from app.discord.rest_errors import (
     DiscordUnavailable,
 )
 from app.services.delivery import HoldOff, MessageGone
+from app.services.record_results import SeasonStart
 from app.services.results import MarketView, PriceChart, Settlement, Unresolved
 from app.services.rows import Followup, MarketMessage
 from handlers.render import format as fmt
 from handlers.render.chart import attach_chart
 from handlers.render.market import market_data
+from handlers.render.records import season_start_data
 from handlers.render.settlement import settlement_data
 from handlers.render.unresolve import refund_reminder_data, unresolved_data
 from models.discord.messages import MessageData, UploadFile
@@ -104,6 +107,10 @@ class DiscordBoard:
             data = unresolved_data(outcome)
         else:
             data = {"content": outcome}
+        await self._edit_original(followup, data)
+
+    async def finish_season(self, followup: Followup, outcome: SeasonStart | str) -> None:
+        data = season_start_data(outcome) if isinstance(outcome, SeasonStart) else message_data(outcome)
         await self._edit_original(followup, data)
 
     async def _edit_original(

@@ -25,6 +25,7 @@ async def portfolio(ctx: Context) -> InteractionResponse:
 
 
 async def leaderboard(ctx: Context) -> InteractionResponse:
+    """`/leaderboard` by balance (routed through `handlers.records`, which reads its other options)."""
     who = options.actor(ctx)
     board = await ctx.use_cases.leaderboard(who.guild_id, LEADERBOARD_SIZE)
     return render.leaderboard(board, who.user_id, ctx.interaction.actor.display_name)
@@ -46,6 +47,5 @@ async def give(ctx: Context) -> InteractionResponse:
 def register(router: Router) -> None:
     router.command("balance")(balance)
     router.command("portfolio")(portfolio)
-    router.command("leaderboard")(leaderboard)
     router.command("daily")(daily)
     router.command("give")(give)

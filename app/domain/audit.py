@@ -18,3 +18,4 @@ class AuditAction(StrEnum):
     GIFT = "wallet.give"
     GRANT = "admin.grant"
     CONFIG = "guild.config"
+    SEASON_START = "guild.season_start"

@@ -196,6 +196,32 @@ class SettingsChanged(DomainEvent):
     changes: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class SeasonStarted(DomainEvent):
+    """A season ended (its final standings kept) and the next began with every member's balance reset."""
+
+    TYPE = "guild.season_started"
+    AGGREGATE = AggregateType.GUILD
+    number: int
+    name: str
+    ended_number: int
+    ended_name: str
+    members_reset: int
+    starting_balance: int
+
+
+@dataclass(frozen=True)
+class SeasonStartRequested(DomainEvent):
+    """A season start on a server too big to reset within Discord's deadline, left to the worker."""
+
+    TYPE = "guild.season_start_requested"
+    AGGREGATE = AggregateType.GUILD
+    name: str  # as the manager gave it ("" for the default)
+    user_id: int
+    is_manager: bool
+    channel_id: int | None
+
+
 TYPES: dict[str, type[DomainEvent]] = {
     cls.TYPE: cls
     for cls in (
@@ -213,6 +239,8 @@ TYPES: dict[str, type[DomainEvent]] = {
         PointsGiven,
         PointsGranted,
         SettingsChanged,
+        SeasonStarted,
+        SeasonStartRequested,
     )
 }
 

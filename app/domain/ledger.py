@@ -32,6 +32,7 @@ class TransferReason(StrEnum):
     HOUSE_RETURN = "house_return"
     UNRESOLVE = "unresolve"  # a settlement reversed: what its payouts and house return put back into the pool
     SHORTFALL = "shortfall"  # the part of a reversed payout its winner had already spent: the house pays it
+    SEASON_RESET = "season_reset"  # a member's balance brought back to the starting balance for a new season
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,3 +61,9 @@ UNRESOLVE_WINDOW_SECONDS = Bounds(0, 7 * 86400)  # how long a creator may unreso
 MANAGER_UNRESOLVE = timedelta(days=7)  # how long managers and the resolver role may unresolve a market
 AUTO_REFUND_SECONDS = Bounds(0, 365 * 86400)  # a closed market nobody resolves is refunded after this (0: never)
 REFUND_REMINDER = timedelta(days=1)  # the creator hears this long before their market is refunded
+
+# -- forecasting records and seasons -----------------------------------------------------------------------------
+ACCURACY_MIN_MARKETS = 5
+"""How many resolved markets a member's Brier score must rest on before `/leaderboard by:accuracy` ranks them."""
+
+SEASON_NAME_MAX = 40

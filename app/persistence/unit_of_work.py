@@ -38,6 +38,8 @@ from app.persistence.positions import SqlPositions
 from app.persistence.price_history import SqlPriceHistory
 from app.persistence.reads import SqlReads
 from app.persistence.records import SqlRecords
+from app.persistence.scores import SqlScores
+from app.persistence.seasons import SqlSeasons
 from app.persistence.trades import SqlTrades
 from app.persistence.writes import RowWrites, SetWrites, Write, Writes
 
@@ -76,6 +78,8 @@ class UnitOfWork:
         self.price_history = SqlPriceHistory(self)
         self.reads = SqlReads(self)
         self.books = SqlBooks(self)
+        self.scores = SqlScores(self)
+        self.seasons = SqlSeasons(self)
 
     @property
     def conn(self) -> AsyncConnection:

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Protocol
 
 from app.domain.events import AggregateType, EventStatus, StoredEvent
+from app.services.record_results import SeasonStart
 from app.services.results import MarketView, PriceChart, Settlement, Unresolved
 from app.services.rows import Followup, MarketMessage
 
@@ -144,6 +145,9 @@ class Board(Protocol):
 
     async def finish(self, followup: Followup, outcome: Settlement | Unresolved | str) -> None:
         """Finish an acknowledged (deferred) reply with the settlement (or unresolve), or why it could not be done."""
+
+    async def finish_season(self, followup: Followup, outcome: SeasonStart | str) -> None:
+        """Finish an acknowledged (deferred) season start with its summary, or with why it could not be done."""
 
 
 class Consumer(Protocol):

@@ -22,6 +22,7 @@ from app.domain.ledger import Transfer
 from app.domain.market import Market, MarketStatus
 from app.domain.price_history import BucketPoint, PricePoint
 from app.services.delivery import EventQueue
+from app.services.record_ports import ScoreRepository, SeasonRepository
 from app.services.rows import (
     AccountTotal,
     FilledTrade,
@@ -200,6 +201,10 @@ class Ledger(Protocol):
 
     def audit(self, actor: Actor, action: AuditAction, *, market_id: int | None = None, **details: Any) -> None: ...
 
+    def reset_members(self, actor: Actor, house_id: int, starting_balance: int) -> None:
+        """Bring every member of the actor's server to `starting_balance` with transfers from or to the house
+        (their accounts locked), in a bounded number of statements however many members."""
+
     def record(self, actor: Actor, action: str, result: BaseModel) -> None:
         """What the actor's interaction returned, so a redelivery gets the same answer."""
 
@@ -259,6 +264,8 @@ class UnitOfWork(Protocol):
     price_history: PriceHistoryRepository
     reads: ReadModel
     books: Books
+    scores: ScoreRepository
+    seasons: SeasonRepository
 
     async def flush(self) -> None: ...
 

@@ -21,6 +21,7 @@ from app.domain.ledger import Transfer, TransferReason
 from app.domain.market import Market, MarketStatus, Resolution, require_may_settle, require_may_unresolve
 from app.services.markets import find_market, stop_trading
 from app.services.ports import UnitOfWork, Work
+from app.services.records import record_resolution
 from app.services.results import TOP_PAYOUTS, Payout, Settlement, SettlementDeferred, market_view
 from app.services.rows import Followup, Holding
 
@@ -87,6 +88,7 @@ async def _settle(
     ]
     transfers.append(Transfer(market.pool_account_id, house, held - total, TransferReason.HOUSE_RETURN, market.id))
     uow.ledger.post(actor, transfers)
+    await record_resolution(uow, market, holdings, payouts, resolution)
     status = MarketStatus.CANCELLED if reason is TransferReason.REFUND else MarketStatus.RESOLVED
     settled = await uow.markets.set_status(
         market, status, uow.now, settled_by=actor.user_id, resolution=resolution, total_paid=total

@@ -21,9 +21,24 @@ from app.domain.actor import Actor
 from app.domain.guild import ConfigChange
 from app.domain.market import MarketStatus
 from app.domain.price_history import ChartPeriod
-from app.services import admin, charts, markets, queries, refunds, settlement, subsidy, unresolve, verify, wallet
+from app.domain.records import RankBy
+from app.services import (
+    admin,
+    charts,
+    markets,
+    queries,
+    records,
+    refunds,
+    seasons,
+    settlement,
+    subsidy,
+    unresolve,
+    verify,
+    wallet,
+)
 from app.services.idempotency import execute
 from app.services.ports import Throttle, ThrottledAction, Transactions, UnitOfWork, Work
+from app.services.record_results import RecordBoard, SeasonBoard, SeasonStart, SeasonStartDeferred, StatsView
 from app.services.results import (
     BalanceView,
     DailyClaim,
@@ -229,6 +244,18 @@ class UseCases:
     async def leaderboard(self, guild_id: int, limit: int) -> Leaderboard:
         return await self._read("queries.leaderboard", lambda uow: queries.leaderboard(uow, guild_id, limit))
 
+    async def stats(self, guild_id: int, user_id: int) -> StatsView:
+        return await self._read(lambda uow: records.stats(uow, guild_id, user_id))
+
+    async def ranked_by(self, guild_id: int, by: RankBy, limit: int) -> RecordBoard:
+        return await self._read(lambda uow: records.ranked_by(uow, guild_id, by, limit))
+
+    async def season_standings(self, guild_id: int, name: str, limit: int) -> SeasonBoard:
+        return await self._read(lambda uow: seasons.season_standings(uow, guild_id, name, limit))
+
+    async def search_seasons(self, guild_id: int, typed: str) -> list[str]:
+        return await self._read(lambda uow: seasons.search_seasons(uow, guild_id, typed))
+
     async def claim_daily(self, actor: Actor) -> DailyClaim:
         return await self._execute(actor, "wallet.daily", DailyClaim, lambda uow: wallet.claim_daily(uow, actor))
 
@@ -250,6 +277,24 @@ class UseCases:
     async def update_config(self, actor: Actor, change: ConfigChange) -> GuildConfig:
         return await self._execute(
             actor, "admin.config", GuildConfig, lambda uow: admin.update_config(uow, actor, change)
+        )
+
+    async def start_season(
+        self, actor: Actor, name: str | None, shown: int, followup: Followup | None = None
+    ) -> SeasonStart | SeasonStartDeferred:
+        """Start it now; or, on a server with as many members as a settlement that is deferred has holders and
+        with a reply to finish later, acknowledge it and leave it to the worker."""
+        if followup is not None and self._defer_from is not None:
+            members = await self._read(lambda uow: seasons.member_count(uow, actor.guild_id))
+            if members >= self._defer_from:
+                return await self._execute(
+                    actor,
+                    "admin.season_start.deferred",
+                    SeasonStartDeferred,
+                    lambda uow: seasons.request_season_start(uow, actor, name, followup),
+                )
+        return await self._execute(
+            actor, "admin.season_start", SeasonStart, lambda uow: seasons.start_season(uow, actor, name, shown)
         )
 
     async def forget_interactions(self, before: datetime, limit: int) -> int:

@@ -61,4 +61,8 @@ async def verify_ledger(uow: UnitOfWork) -> list[str]:
             )
         elif lmsr.required_pool(market.liquidity, market.maker_shares(), market.shares) - pool > _TOLERANCE:
             problems.append(f"{label}: pool of {pool} points cannot cover the worst case after every possible trade")
+    for account_id in await uow.scores.drifted_records():
+        problems.append(f"account {account_id}: its forecasting record is not the sum of its market results")
+    for market_id in await uow.scores.stray_results():
+        problems.append(f"market {market_id} is not resolved but still has forecasting results")
     return problems

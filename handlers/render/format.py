@@ -17,6 +17,7 @@ TIMESTAMP_STYLES = frozenset("tTdDfFR")
 
 _CENT = Decimal("0.01")
 _TENTH = Decimal("0.1")
+_THOUSANDTH = Decimal("0.001")
 _HUNDRED = Decimal(100)
 # Quantizing needs enough precision for every digit of the result; the default context (28) is not enough
 # for very large values, so use a generous one.
@@ -99,3 +100,20 @@ def truncate(text: str, limit: int) -> str:
     if limit == 0:
         return ""
     return text[: limit - 1].rstrip() + ELLIPSIS
+
+
+def signed_percent(ratio: Decimal) -> str:
+    """A return as a signed percentage with one decimal: `+12.5%`, `-40.0%`, `0.0%` (any size)."""
+    if not ratio.is_finite():
+        raise ValueError(f"cannot format {ratio!r} as a percentage")
+    shown = (ratio * _HUNDRED).quantize(_TENTH, rounding=ROUND_HALF_EVEN, context=_WIDE)
+    if shown.is_zero():
+        return "0.0%"
+    return f"{shown:+,.1f}%"
+
+
+def brier(score: Decimal) -> str:
+    """A Brier score with three decimals: `0.182` (0 is a perfect forecast, 2 the worst)."""
+    if not score.is_finite() or score < 0:
+        raise ValueError(f"not a Brier score: {score!r}")
+    return f"{score.quantize(_THOUSANDTH, rounding=ROUND_HALF_EVEN, context=_WIDE):.3f}"

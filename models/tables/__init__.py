@@ -16,6 +16,16 @@ from models.tables.ledger import Account, Guild, Transfer, accounts, guilds, tra
 from models.tables.markets import Market, Position, Trade, markets, positions, trades
 from models.tables.messages import Followup, MarketMessage, followups, market_messages
 from models.tables.price_history import PricePoint, price_points
+from models.tables.records import (
+    MarketResult,
+    MemberRecord,
+    Season,
+    SeasonStanding,
+    market_results,
+    member_records,
+    season_standings,
+    seasons,
+)
 from models.tables.requests import (
     AuditEvent,
     InteractionRecord,
@@ -37,8 +47,12 @@ __all__ = [
     "InteractionRecord",
     "Market",
     "MarketMessage",
+    "MarketResult",
+    "MemberRecord",
     "Position",
     "PricePoint",
+    "Season",
+    "SeasonStanding",
     "Trade",
     "Transfer",
     "accounts",
@@ -51,12 +65,16 @@ __all__ = [
     "guilds",
     "interaction_records",
     "market_messages",
+    "market_results",
     "markets",
+    "member_records",
     "metadata",
     "positions",
     "price_points",
     "rate_limit_hits",
     "rate_limit_keys",
+    "season_standings",
+    "seasons",
     "trades",
     "transfers",
 ]

@@ -21,7 +21,7 @@ from tests.support.discord_schema import (
     requires_shared,
 )
 
-STR, INT, BOOL, USER, ROLE, NUM, SUB = (
+STR, INT, BOOL, USER, ROLE, NUM, SUB, GROUP = (
     OptionType.STRING,
     OptionType.INTEGER,
     OptionType.BOOLEAN,
@@ -29,6 +29,7 @@ STR, INT, BOOL, USER, ROLE, NUM, SUB = (
     OptionType.ROLE,
     OptionType.NUMBER,
     OptionType.SUB_COMMAND,
+    OptionType.SUB_COMMAND_GROUP,
 )
 AC = {"autocomplete": True}
 MARKET_AC = ("market", STR, True, AC)
@@ -87,7 +88,22 @@ CONTRACT: dict[str, Any] = {
     "sell": [MARKET_AC, ("outcome", STR, True, AC), ("shares", NUM, False, {"min_value": 0.000001})],
     "balance": [("user", USER, False, {})],
     "portfolio": [("user", USER, False, {})],
-    "leaderboard": [],
+    "leaderboard": [
+        (
+            "by",
+            STR,
+            False,
+            {
+                "choices": [
+                    {"name": "Balance", "value": "balance"},
+                    {"name": "Profit", "value": "profit"},
+                    {"name": "Accuracy", "value": "accuracy"},
+                ]
+            },
+        ),
+        ("season", STR, False, {"autocomplete": True, "max_length": 40}),
+    ],
+    "stats": [("user", USER, False, {})],
     "daily": [],
     "give": [("user", USER, True, {}), ("amount", INT, True, {"min_value": 1})],
     "admin": {
@@ -112,6 +128,7 @@ CONTRACT: dict[str, Any] = {
             ("amount", INT, True, {"min_value": 1}),
             ("reason", STR, False, {"max_length": 200}),
         ],
+        "season": {"start": [("name", STR, False, {"max_length": 40})]},
     },
 }
 
@@ -163,14 +180,21 @@ def test_options_are_exactly_the_contract(name: str) -> None:
     command = _by_name()[name]
     expected = CONTRACT[name]
     if isinstance(expected, dict):
-        subcommands = command["options"]
-        assert all(option["type"] == SUB for option in subcommands)
-        assert [option["name"] for option in subcommands] == list(expected)
-        for sub in subcommands:
-            assert "required" not in sub
-            assert _options_shape(sub.get("options", [])) == expected[sub["name"]], f"/{name} {sub['name']}"
+        _assert_subcommands(name, command["options"], expected)
     else:
         assert _options_shape(command.get("options", [])) == expected, f"/{name}"
+
+
+def _assert_subcommands(path: str, subcommands: list[dict[str, Any]], expected: dict[str, Any]) -> None:
+    assert [option["name"] for option in subcommands] == list(expected)
+    for sub in subcommands:
+        assert "required" not in sub
+        if isinstance(expected[sub["name"]], dict):
+            assert sub["type"] == GROUP
+            _assert_subcommands(f"{path} {sub['name']}", sub["options"], expected[sub["name"]])
+        else:
+            assert sub["type"] == SUB
+            assert _options_shape(sub.get("options", [])) == expected[sub["name"]], f"/{path} {sub['name']}"
 
 
 def test_only_admin_needs_manage_server_sent_as_a_string() -> None:

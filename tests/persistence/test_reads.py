@@ -11,9 +11,10 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from app.domain.market import MarketStatus
+from app.domain.records import RankBy
 from app.persistence.database import Database
 from app.persistence.unit_of_work import Transactions, UnitOfWork
-from app.services import queries
+from app.services import queries, records, seasons
 
 GUILD = 900000000000000777
 BUSY = 10**15 + 7
@@ -36,6 +37,20 @@ SEED = [
     """INSERT INTO positions (market_id, account_id, outcome, shares, paid_in, taken_out)
         SELECT m.id, a.id, 0, 1000000, 10, 0 FROM accounts a JOIN markets m ON m.number % 50 = a.id % 50
         WHERE a.kind = 'member'""",
+    f"""INSERT INTO member_records (account_id, guild_id, user_id, resolved, won, staked, profit, brier_total, scored,
+          qualified_brier)
+        SELECT id, {GUILD}, user_id, 1 + id % 9, id % 5, 1000, (id * 7919) % 20000 - 10000, (1 + id % 9) * 300000,
+          1 + id % 9, CASE WHEN 1 + id % 9 >= 5 THEN 300000 + id % 1000 END
+        FROM accounts WHERE kind = 'member'""",
+    f"""INSERT INTO market_results (market_id, account_id, guild_id, user_id, paid_in, taken_out, payout, brier)
+        SELECT p.market_id, p.account_id, {GUILD}, a.user_id, p.paid_in, 0, 15, 250000 FROM positions p
+        JOIN accounts a ON a.id = p.account_id JOIN markets m ON m.id = p.market_id WHERE m.status = 'resolved'""",
+    f"""INSERT INTO seasons (guild_id, number, name, name_key, started_at, ended_at)
+        SELECT {GUILD}, i, 'Season ' || i, 'season ' || i, now(), CASE WHEN i < 40 THEN now() END
+        FROM generate_series(1, 40) i""",
+    f"""INSERT INTO season_standings (season_id, position, user_id, balance)
+        SELECT s.id, a.id, a.user_id, a.balance FROM seasons s CROSS JOIN accounts a
+        WHERE s.guild_id = {GUILD} AND s.ended_at IS NOT NULL AND a.kind = 'member'""",
     "ANALYZE",
 ]
 
@@ -48,8 +63,21 @@ READS: dict[str, Callable[[UnitOfWork], Awaitable[Any]]] = {
     "market show": lambda uow: queries.show_market(uow, GUILD, 390),
     "market search": lambda uow: queries.search_markets(uow, GUILD, "rain 39", 25, (MarketStatus.OPEN,)),
     "market search by number": lambda uow: queries.search_markets(uow, GUILD, "#390", 25, (MarketStatus.OPEN,)),
+    "stats": lambda uow: records.stats(uow, GUILD, BUSY),
+    "leaderboard by profit": lambda uow: records.ranked_by(uow, GUILD, RankBy.PROFIT, 10),
+    "leaderboard by accuracy": lambda uow: records.ranked_by(uow, GUILD, RankBy.ACCURACY, 10),
+    "season standings": lambda uow: seasons.season_standings(uow, GUILD, "Season 7", 10),
 }
-BIG_TABLES = ("accounts", "markets", "positions", "trades", "transfers")
+BIG_TABLES = (
+    "accounts",
+    "markets",
+    "positions",
+    "trades",
+    "transfers",
+    "market_results",
+    "member_records",
+    "season_standings",
+)
 
 
 async def _plans(database: Database, read: Callable[[UnitOfWork], Awaitable[Any]]) -> list[str]:
@@ -99,6 +127,18 @@ async def test_no_read_scans_a_whole_table(seeded: Database, read: str) -> None:
 async def test_the_leaderboard_reads_its_top_rows_off_the_index_in_order(seeded: Database) -> None:
     [_settings, board] = await _plans(seeded, READS["leaderboard"])
     assert "ix_accounts_leaderboard" in board and "Sort" not in board, board
+    assert board.lstrip().startswith("Limit"), board
+
+
+@pytest.mark.parametrize(
+    ("read", "index"),
+    [("leaderboard by profit", "ix_member_records_profit"), ("leaderboard by accuracy", "ix_member_records_accuracy")],
+)
+async def test_the_leaderboards_by_record_read_their_top_rows_off_an_index_in_order(
+    seeded: Database, read: str, index: str
+) -> None:
+    [_settings, board] = await _plans(seeded, READS[read])
+    assert index in board and "Sort" not in board, board
     assert board.lstrip().startswith("Limit"), board
 
 

@@ -36,6 +36,7 @@ from app.services.rows import (
     PositionRow,
     TradeBook,
 )
+from tests.support.fake_records import FakeScores, FakeSeasons, RecordBooks
 
 T = TypeVar("T")
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -91,6 +92,7 @@ class FakeBooks:
     price_points: dict[tuple[int, int, datetime], BucketPoint] = field(
         default_factory=dict
     )  # market, resolution, bucket
+    records_books: RecordBooks = field(default_factory=RecordBooks)
     ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def next_id(self) -> int:
@@ -345,6 +347,8 @@ class FakeTrades(_Repository):
             current, shares=market.shares, volume=market.volume, trade_count=market.trade_count
         )
         self.books.trades.extend(trades)
+        for trade in trades:  # what the trade log says each member last saw
+            self.books.records_books.last_prices[(market.id, trade.account_id)] = trade.prices_after
 
 
 class FakeRecords(_Repository):
@@ -485,6 +489,23 @@ class FakeLedger(_Repository):
     def audit(self, actor: Actor, action: AuditAction, *, market_id: int | None = None, **details: Any) -> None:
         self.uow.staged.append(lambda: self.books.audit.append((actor, action, market_id, details)))
 
+    def reset_members(self, actor: Actor, house_id: int, starting_balance: int) -> None:
+        def apply() -> None:
+            members = [
+                a
+                for a in self.books.accounts.values()
+                if a.guild_id == actor.guild_id and a.kind is AccountKind.MEMBER and a.balance != starting_balance
+            ]
+            moves = [
+                Transfer(a.id, house_id, a.balance - starting_balance, TransferReason.SEASON_RESET)
+                if a.balance > starting_balance
+                else Transfer(house_id, a.id, starting_balance - a.balance, TransferReason.SEASON_RESET)
+                for a in sorted(members, key=lambda a: a.id)
+            ]
+            self._post(actor, moves)
+
+        self.uow.staged.append(apply)
+
     def record(self, actor: Actor, action: str, result: BaseModel) -> None:
         if actor.interaction_id is not None:
             key, value = actor.interaction_id, result.model_dump(mode="json")
@@ -604,6 +625,8 @@ class FakeUnitOfWork:
         self.price_history = FakePriceHistory(self)
         self.reads = FakeReads(self)
         self.books = FakeBooksReader(self)
+        self.scores = FakeScores(self)
+        self.seasons = FakeSeasons(self)
 
     async def flush(self) -> None:
         staged, self.staged = self.staged, []
