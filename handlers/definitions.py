@@ -11,87 +11,31 @@ leaderboard all belong to a server.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from app.domain import limits
 from app.domain.market import MarketStatus
 from app.domain.price_history import ChartPeriod
 from app.domain.records import RankBy
-from models.discord.enums import ApplicationCommandOptionType as OptionType
-from models.discord.enums import (
-    ApplicationCommandType,
-    ApplicationIntegrationType,
-    InteractionContextType,
-    Permissions,
+from handlers.command_schema import (
+    Choice,
+    Command,
+    boolean,
+    group,
+    integer,
+    number,
+    role,
+    string,
+    sub,
+    user,
 )
+from handlers.command_schema import market_option as market_option
+from handlers.command_schema import outcome_option as outcome_option
+from models.discord.enums import Permissions
 
 LIST_ALL = "all"
 LIST_FILTERS = (*(status.value for status in MarketStatus), LIST_ALL)
 """What `/market list status:` offers: each market status, or all of them."""
-
-
-@dataclass(frozen=True, slots=True)
-class Choice:
-    name: str
-    value: str | int | float
-
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "value": self.value}
-
-
-@dataclass(frozen=True, slots=True)
-class Option:
-    type: OptionType
-    name: str
-    description: str
-    required: bool = False
-    autocomplete: bool = False
-    choices: tuple[Choice, ...] = ()
-    min_value: int | float | None = None
-    max_value: int | float | None = None
-    min_length: int | None = None
-    max_length: int | None = None
-    options: tuple[Option, ...] = ()  # only for SUB_COMMAND / SUB_COMMAND_GROUP
-
-    def to_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"type": int(self.type), "name": self.name, "description": self.description}
-        if self.type in (OptionType.SUB_COMMAND, OptionType.SUB_COMMAND_GROUP):
-            body["options"] = [option.to_json() for option in self.options]
-            return body
-        body["required"] = self.required
-        if self.autocomplete:
-            body["autocomplete"] = True
-        if self.choices:
-            body["choices"] = [choice.to_json() for choice in self.choices]
-        for key in ("min_value", "max_value", "min_length", "max_length"):
-            value = getattr(self, key)
-            if value is not None:
-                body[key] = value
-        return body
-
-
-@dataclass(frozen=True, slots=True)
-class Command:
-    name: str
-    description: str
-    options: tuple[Option, ...] = ()
-    default_member_permissions: int | None = None  # None: everyone; a bit set: members need all of those
-
-    def to_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "type": int(ApplicationCommandType.CHAT_INPUT),
-            "name": self.name,
-            "description": self.description,
-            "contexts": [int(InteractionContextType.GUILD)],
-            "integration_types": [int(ApplicationIntegrationType.GUILD_INSTALL)],
-        }
-        if self.options:
-            body["options"] = [option.to_json() for option in self.options]
-        if self.default_member_permissions is not None:
-            # The docs serialise the permission bit set as a string.
-            body["default_member_permissions"] = str(self.default_member_permissions)
-        return body
 
 
 CHART_PERIODS = (
@@ -101,63 +45,6 @@ CHART_PERIODS = (
     Choice("All time", ChartPeriod.ALL.value),
 )
 """What `/market chart period:` offers (default all time)."""
-
-
-# --- small builders, so the table below reads like the command list --------------------------------------------
-
-
-def sub(name: str, description: str, *options: Option) -> Option:
-    return Option(OptionType.SUB_COMMAND, name, description, options=options)
-
-
-def string(
-    name: str,
-    description: str,
-    *,
-    required: bool = False,
-    autocomplete: bool = False,
-    max_length: int | None = None,
-    choices: tuple[Choice, ...] = (),
-) -> Option:
-    return Option(
-        OptionType.STRING,
-        name,
-        description,
-        required=required,
-        autocomplete=autocomplete,
-        max_length=max_length,
-        choices=choices,
-    )
-
-
-def integer(
-    name: str, description: str, *, required: bool = False, min_value: int | None = None, max_value: int | None = None
-) -> Option:
-    return Option(OptionType.INTEGER, name, description, required=required, min_value=min_value, max_value=max_value)
-
-
-def number(name: str, description: str, *, required: bool = False, min_value: float | None = None) -> Option:
-    return Option(OptionType.NUMBER, name, description, required=required, min_value=min_value)
-
-
-def user(name: str, description: str, *, required: bool = False) -> Option:
-    return Option(OptionType.USER, name, description, required=required)
-
-
-def role(name: str, description: str) -> Option:
-    return Option(OptionType.ROLE, name, description)
-
-
-def boolean(name: str, description: str) -> Option:
-    return Option(OptionType.BOOLEAN, name, description)
-
-
-def market_option() -> Option:
-    return string("market", "The market (start typing to search)", required=True, autocomplete=True)
-
-
-def outcome_option(description: str = "The outcome (start typing to search)") -> Option:
-    return string("outcome", description, required=True, autocomplete=True)
 
 
 # --- the commands --------------------------------------------------------------------------------------------------
@@ -316,7 +203,7 @@ ADMIN = Command(
             integer("amount", "How much to grant", required=True, min_value=1),
             string("reason", "Why you are granting it", max_length=limits.REASON_MAX),
         ),
-        Option(OptionType.SUB_COMMAND_GROUP, "season", "Seasons of play", options=(SEASON_START,)),
+        group("season", "Seasons of play", SEASON_START),
     ),
     default_member_permissions=int(Permissions.MANAGE_GUILD),
 )

@@ -148,9 +148,11 @@ class DiscordRest:
             headers["Authorization"] = f"Bot {self._token}"
         bucket = self.limits.bucket(route.key, route.major)
         with telemetry.span("discord.rest", route=route.key):
-            return await self._send(route, bucket, json, headers)
+            return await self._send(route, bucket, json, headers, files)
 
-    async def _send(self, route: Route, bucket: Any, json: Any, headers: dict[str, str]) -> Any:
+    async def _send(
+        self, route: Route, bucket: Any, json: Any, headers: dict[str, str], files: Sequence[UploadFile]
+    ) -> Any:
         async with bucket.lock:
             attempt = 0
             while True:

@@ -73,6 +73,7 @@ async def unresolve_market(uow: UnitOfWork, actor: Actor, number: int, reason: s
     balances = await uow.accounts.lock([house, market.pool_account_id, *settled])
     undo = reversal(market, house, settled, balances)
     uow.ledger.post(actor, undo.transfers)
+    await uow.scores.unsettle(market.id)  # the forecasting records forget the results this settlement wrote
     status = reopened_status(market, as_utc(market.closes_at) > uow.now)
     reopened = await uow.markets.reopen(market, status, uow.now)
     undone = dict(market.resolution or {})

@@ -143,7 +143,9 @@ class UseCases:
     ) -> Unresolved | SettlementDeferred:
         """Unresolve now; or, as a settlement of as many holders would be, acknowledge it and leave it to the worker."""
         if followup is not None and self._defer_from is not None:
-            holders = await self._read(lambda uow: settlement.holder_count(uow, actor.guild_id, number))
+            holders = await self._read(
+                "settlement.holder_count", lambda uow: settlement.holder_count(uow, actor.guild_id, number)
+            )
             if holders >= self._defer_from:
                 kind = SettlementKind.UNRESOLVE
                 return await self._execute(
@@ -168,7 +170,7 @@ class UseCases:
     async def refund_stale_markets(self, now: datetime) -> list[tuple[int, int]]:
         """Cancel, with refunds, each closed market nobody resolved in time: each in a transaction of its own."""
         refunded = []
-        for guild_id, number in await self._read(lambda uow: refunds.refunds_due(uow, now)):
+        for guild_id, number in await self._read("refunds.refunds_due", lambda uow: refunds.refunds_due(uow, now)):
 
             async def refund(uow: UnitOfWork, guild_id: int = guild_id, number: int = number) -> Settlement | None:
                 return await refunds.refund_if_stale(uow, guild_id, number)
@@ -205,7 +207,7 @@ class UseCases:
         return await self._read("queries.show_market", lambda uow: queries.show_market(uow, guild_id, number))
 
     async def price_chart(self, guild_id: int, number: int, period: ChartPeriod) -> PriceChart:
-        return await self._read(lambda uow: charts.price_chart(uow, guild_id, number, period))
+        return await self._read("charts.price_chart", lambda uow: charts.price_chart(uow, guild_id, number, period))
 
     async def list_markets(self, guild_id: int, status: MarketStatus | None) -> list[MarketView]:
         return await self._read("queries.list_markets", lambda uow: queries.list_markets(uow, guild_id, status))
@@ -245,16 +247,18 @@ class UseCases:
         return await self._read("queries.leaderboard", lambda uow: queries.leaderboard(uow, guild_id, limit))
 
     async def stats(self, guild_id: int, user_id: int) -> StatsView:
-        return await self._read(lambda uow: records.stats(uow, guild_id, user_id))
+        return await self._read("records.stats", lambda uow: records.stats(uow, guild_id, user_id))
 
     async def ranked_by(self, guild_id: int, by: RankBy, limit: int) -> RecordBoard:
-        return await self._read(lambda uow: records.ranked_by(uow, guild_id, by, limit))
+        return await self._read("records.ranked_by", lambda uow: records.ranked_by(uow, guild_id, by, limit))
 
     async def season_standings(self, guild_id: int, name: str, limit: int) -> SeasonBoard:
-        return await self._read(lambda uow: seasons.season_standings(uow, guild_id, name, limit))
+        return await self._read(
+            "seasons.season_standings", lambda uow: seasons.season_standings(uow, guild_id, name, limit)
+        )
 
     async def search_seasons(self, guild_id: int, typed: str) -> list[str]:
-        return await self._read(lambda uow: seasons.search_seasons(uow, guild_id, typed))
+        return await self._read("seasons.search_seasons", lambda uow: seasons.search_seasons(uow, guild_id, typed))
 
     async def claim_daily(self, actor: Actor) -> DailyClaim:
         return await self._execute(actor, "wallet.daily", DailyClaim, lambda uow: wallet.claim_daily(uow, actor))
@@ -285,7 +289,7 @@ class UseCases:
         """Start it now; or, on a server with as many members as a settlement that is deferred has holders and
         with a reply to finish later, acknowledge it and leave it to the worker."""
         if followup is not None and self._defer_from is not None:
-            members = await self._read(lambda uow: seasons.member_count(uow, actor.guild_id))
+            members = await self._read("seasons.member_count", lambda uow: seasons.member_count(uow, actor.guild_id))
             if members >= self._defer_from:
                 return await self._execute(
                     actor,

@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from handlers.definitions import COMMANDS, Option
+from handlers.command_schema import Option
+from handlers.definitions import COMMANDS
 from models.discord.enums import ApplicationCommandOptionType as OptionType
 from tests.support import discord_schema
 from tests.support.forms import Files, read_form
