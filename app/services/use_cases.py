@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from contextvars import ContextVar
-from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
 
@@ -28,7 +27,6 @@ from app.services import (
     markets,
     queries,
     records,
-    refunds,
     seasons,
     settlement,
     subsidy,
@@ -37,7 +35,8 @@ from app.services import (
     wallet,
 )
 from app.services.idempotency import execute
-from app.services.ports import Throttle, ThrottledAction, Transactions, UnitOfWork, Work
+from app.services.periodic import PeriodicWork
+from app.services.ports import Throttle, ThrottledAction, Transactions, Work
 from app.services.record_results import RecordBoard, SeasonBoard, SeasonStart, SeasonStartDeferred, StatsView
 from app.services.results import (
     BalanceView,
@@ -67,7 +66,7 @@ changes_applied: ContextVar[bool] = ContextVar("changes_applied", default=False)
 request cannot claim that nothing was changed."""
 
 
-class UseCases:
+class UseCases(PeriodicWork):
     def __init__(
         self, transactions: Transactions, desk: TradingDesk, throttle: Throttle, *, defer_from: int | None = None
     ) -> None:
@@ -167,42 +166,6 @@ class UseCases:
             actor, "market.subsidize", SubsidyReceipt, lambda uow: subsidy.subsidize_market(uow, actor, number, amount)
         )
 
-    async def refund_stale_markets(self, now: datetime) -> list[tuple[int, int]]:
-        """Cancel, with refunds, each closed market nobody resolved in time: each in a transaction of its own."""
-        refunded = []
-        for guild_id, number in await self._read("refunds.refunds_due", lambda uow: refunds.refunds_due(uow, now)):
-
-            async def refund(uow: UnitOfWork, guild_id: int = guild_id, number: int = number) -> Settlement | None:
-                return await refunds.refund_if_stale(uow, guild_id, number)
-
-            try:
-                done = await self._transactions.run(refund)
-            except Exception:  # one market's failure must not hold back the others, nor the rest of the pass
-                logger.exception("stale market not refunded", extra={"fields": {"number": number}})
-                continue
-            if done is not None:
-                refunded.append((guild_id, number))
-        return refunded
-
-    async def remind_refunds(self, now: datetime) -> int:
-        return await self._transactions.run(lambda uow: refunds.remind_refunds(uow, now))
-
-    async def close_expired_markets(self, now: datetime) -> list[tuple[int, int]]:
-        return await self._transactions.run(lambda uow: markets.close_expired_markets(uow, now))
-
-    async def announce_closing(self, now: datetime) -> int:
-        return await self._transactions.run(lambda uow: markets.announce_closing(uow, now))
-
-    async def forget_followups(self, now: datetime, limit: int) -> int:
-        """Forget one batch of interaction tokens that have expired."""
-
-        async def purge(uow: UnitOfWork) -> int:
-            purged = await uow.messages.forget_expired(now, limit)
-            await uow.commit()
-            return purged
-
-        return await self._transactions.run(purge)
-
     async def show_market(self, guild_id: int, number: int) -> MarketView:
         return await self._read("queries.show_market", lambda uow: queries.show_market(uow, guild_id, number))
 
@@ -300,16 +263,6 @@ class UseCases:
         return await self._execute(
             actor, "admin.season_start", SeasonStart, lambda uow: seasons.start_season(uow, actor, name, shown)
         )
-
-    async def forget_interactions(self, before: datetime, limit: int) -> int:
-        """Purge one batch of interaction records older than the retention (they only answer redeliveries)."""
-
-        async def purge(uow: UnitOfWork) -> int:
-            purged = await uow.records.purge(before, limit)
-            await uow.commit()
-            return purged
-
-        return await self._transactions.run(purge)
 
     async def verify_ledger(self) -> list[str]:
         return await self._read("verify.verify_ledger", verify.verify_ledger)
