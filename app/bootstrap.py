@@ -162,6 +162,7 @@ def build_worker(hunch: Hunch) -> Worker:
     from app.services.consumers.deferred import DeferredSettlements
     from app.services.consumers.live_messages import LiveMessages
     from app.services.consumers.notifications import Notifications
+    from app.services.consumers.settings_cache import ForgetChangedSettings
     from app.services.delivery import Consumer
     from app.worker import Worker, WorkerSettings
     from handlers.outgoing import DiscordBoard
@@ -176,6 +177,7 @@ def build_worker(hunch: Hunch) -> Worker:
         live,
         Notifications(transactions, board, hunch.clock),
         DeferredSettlements(transactions, hunch.use_cases, board, hunch.clock),
+        ForgetChangedSettings(hunch.database.guild_settings.forget),
     ]
     settings = WorkerSettings(
         max_attempts=hunch.settings.worker_max_attempts, poll_seconds=hunch.settings.worker_poll_seconds

@@ -230,6 +230,20 @@ def pgbench(clients: int, seconds: int) -> float:
         psql("DROP DATABASE IF EXISTS pgbench_scratch")
 
 
+def cpu_seconds(root: int) -> float:
+    """User + system CPU of a process and its children (the uvicorn workers), from /proc."""
+    total, pending = 0.0, [root]
+    while pending:
+        pid = pending.pop()
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            pending += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return total
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -243,6 +257,7 @@ class Figures:
     first: list[float]
     outcomes: dict[str, int]
     verify: str
+    cpu_ms_per_bet: float
 
 
 async def run_configuration(args: argparse.Namespace, payloads: Payloads, label: str, redis: bool) -> Figures:
@@ -287,15 +302,18 @@ async def run_configuration(args: argparse.Namespace, payloads: Payloads, label:
         bets = [bet(i) for i in range(args.requests)]
         warm = bets[: args.concurrency * 4]
         await load(args.port, warm, args.concurrency)  # warm pools, caches and the first-touch path
+        cpu_before = cpu_seconds(server.pid)
         elapsed, latencies, first, outcomes = await load(
             args.port, bets[len(warm) :], args.concurrency, first_touch=max(0, args.members - len(warm))
         )
+        cpu = cpu_seconds(server.pid) - cpu_before
     finally:
         server.terminate()
         server.wait(timeout=10)
     verify = subprocess.run([python, "-m", "app", "verify-ledger"], cwd=ROOT, env=env, capture_output=True, text=True)
     psql(f"DROP DATABASE IF EXISTS {DB}")
-    return Figures(label, outcomes.get("bet", 0) / elapsed, latencies, first, outcomes, verify.stdout.strip())
+    bets = outcomes.get("bet", 0)
+    return Figures(label, bets / elapsed, latencies, first, outcomes, verify.stdout.strip(), cpu * 1000 / max(1, bets))
 
 
 def report(figures: Figures, tps: float | None, target_ratio: float, target_p99_ms: float) -> None:
@@ -311,6 +329,7 @@ def report(figures: Figures, tps: float | None, target_ratio: float, target_p99_
             f"  members' first bets: {len(figures.first)}, p50 {percentile(figures.first, 0.5) * 1000:.1f} ms,"
             f" p99 {percentile(figures.first, 0.99) * 1000:.1f} ms"
         )
+    print(f"  server CPU per bet (both workers, user + system): {figures.cpu_ms_per_bet:.2f} ms")
     print(f"  verify-ledger: {figures.verify}")
     if tps:
         ratio = figures.bets_per_s / tps

@@ -59,7 +59,7 @@ class UnitOfWork:
         self.wrote_events = False
         self.committed_events = False
         self.writes: Writes = SetWrites() if database.is_postgres else RowWrites()
-        self.guilds = SqlGuilds(self)
+        self.guilds = SqlGuilds(self, database.guild_settings)
         self.accounts = SqlAccounts(self)
         self.markets = SqlMarkets(self)
         self.positions = SqlPositions(self)
@@ -114,6 +114,7 @@ class UnitOfWork:
             raise
         if self.wrote_events:
             self.committed_events, self.wrote_events = True, False
+        self.guilds.committed()
 
     async def flush(self) -> None:
         """Send the staged writes, in order. On Postgres they go as one statement of data-modifying CTEs:

@@ -1,7 +1,8 @@
 """SQL-backed sliding-window limiter: one row per recorded hit in ``rate_limit_hits``.
 
 Postgres: a ``hit`` is one statement, ``SELECT hunch_rate_limit_hit(...)`` in autocommit (the function is in
-migration 0005): it locks each key's counter row in ``rate_limit_keys`` for the length of that statement only,
+migration 0005), committed asynchronously: it locks each key's counter row in ``rate_limit_keys`` for the length
+of that statement and its commit only (no wait for the disk),
 drops the key's expired hits, and records the hit on every key or on none. Nothing is held across round
 trips, so the trades of a busy server do not queue on its key; safe behind PgBouncer / RDS Proxy.
 
@@ -29,7 +30,11 @@ from models.tables import rate_limit_hits, rate_limit_keys
 logger = logging.getLogger(__name__)
 
 _PURGE_BATCH = 1000
-_HIT = text("SELECT hunch_rate_limit_hit(:keys, :windows, :limits, :at)")
+# The hit commits without waiting for its WAL flush (`synchronous_commit` off for this transaction only): the
+# key's counter row is locked until the commit, and waiting out an fsync there would queue every trade of a
+# server on it. A crash can forget the last moments' hits (a member may trade a little more after a restart);
+# it can never corrupt the counts, and no money is involved (Redis, the other backend, does not fsync either).
+_HIT = text("SELECT hunch_rate_limit_hit(:keys, :windows, :limits, :at), set_config('synchronous_commit', 'off', true)")
 _PURGE = text("SELECT hunch_rate_limit_purge(:now, :batch)")
 
 
