@@ -133,8 +133,8 @@ class Payloads:
         payload = copy.deepcopy(self.template)
         payload["id"] = str(iid)
         payload["data"] = {"id": "1380515955146358918", "name": name, "options": options, "type": 1}
-        # Discord's tokens: "interaction:<id>:<86 random characters>", base64url (about 200 characters).
-        raw = f"interaction:{iid}:{secrets.token_urlsafe(64)}".encode()
+        # Discord's tokens: "interaction:<id>:<128 random characters>", base64url (about 210 characters).
+        raw = f"interaction:{iid}:{secrets.token_urlsafe(96)}".encode()
         payload["token"] = base64.urlsafe_b64encode(raw).decode().rstrip("=")
         member = payload["member"]
         member["permissions"] = permissions
@@ -343,7 +343,8 @@ def report(figures: Figures, tps: float | None, target_ratio: float, target_p99_
 async def main_async(args: argparse.Namespace) -> None:
     template, source = load_template(args.payloads)
     payloads = Payloads(template)
-    size = len(payloads.command(1, "200000000000000000", "bet", [], PLAIN_MEMBER))
+    bet = [{"name": "market", "type": 3, "value": "1"}, {"name": "amount", "type": 4, "value": 1}]
+    size = len(payloads.command(10_000, "200000000000000000", "bet", bet, PLAIN_MEMBER))
     print(f"payloads: {source}; a /bet body is {size:,} bytes")
     shape = f"{args.concurrency} connections, {args.workers} workers"
     print(f"{args.requests:,} bets from {args.members:,} members, {shape}")
