@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export TEST_DATABASE_URL
 
-.PHONY: run test lint typecheck pytest audit install install-dev bench clean
+.PHONY: run test lint typecheck pytest budgets audit install install-dev bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ pytest: $(VENV)/.dev
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest
+
+# The hot path's cost budgets (round trips and Redis calls, counted, never timed): also part of `pytest`.
+budgets: $(VENV)/.dev
+	$(BIN)/python -m pytest tests/test_budgets.py -q
 
 # The runtime pins against the vulnerability database (a clean skip when the service cannot be reached).
 audit: $(VENV)/.dev

@@ -178,6 +178,7 @@ def build_worker(hunch: Hunch) -> Worker:
     from app.services.consumers.notifications import Notifications
     from app.services.consumers.price_history import PriceHistory
     from app.services.consumers.seasons import DeferredSeasonStarts
+    from app.services.consumers.settings_cache import ForgetChangedSettings
     from app.services.delivery import Consumer
     from app.worker import Worker, WorkerSettings
     from handlers.outgoing import DiscordBoard
@@ -194,6 +195,7 @@ def build_worker(hunch: Hunch) -> Worker:
         DeferredSettlements(transactions, hunch.use_cases, board, hunch.clock),
         PriceHistory(transactions),
         DeferredSeasonStarts(transactions, hunch.use_cases, board, hunch.clock),
+        ForgetChangedSettings(hunch.database.guild_settings.forget),
     ]
     settings = WorkerSettings(
         max_attempts=hunch.settings.worker_max_attempts, poll_seconds=hunch.settings.worker_poll_seconds

@@ -1,6 +1,7 @@
 """Cold start of the packaged Lambda artifact, measured with CPython 3.12 in fresh processes.
 
     .venv/bin/python bench/cold_start.py [--runs 7] [--zip PATH] [--rebuild] [--no-pyc] [--importtime] [--tracing]
+        [--database postgresql://postgres@127.0.0.1:5432] [--no-balance]
 
 Uses build/lambda/hunch-<this machine's arch>.zip (building it through `npx serverless package` when
 missing or with --rebuild), unzips it into an empty folder and, for each run, starts a new
@@ -11,14 +12,21 @@ missing or with --rebuild), unzips it into an empty folder and, for each run, st
   process  - the whole child process, interpreter start-up to exit (as seen from outside)
 
 and prints median and min of each plus the zip size. The target is import + first PING under 1 s.
+
+Then a real command: against a scratch database `hunch_coldstart` on `--database` (created and migrated by this
+script, dropped afterwards), each fresh process imports the handler and answers a signed, Discord-shaped
+`/balance` of a member it has never seen (the same payload shape as bench_bets.py):
+
+  balance  - that first /balance, connection to Postgres included
+  import+balance - the target: under 350 ms
 Lambda's own figures differ (its CPU share depends on memory size; 1,024 MB is ~0.6 vCPU), but
 relative changes show up here. --no-pyc measures the same package with its byte code removed
 (Lambda cannot write byte code to /var/task, so that is what every cold start would cost without
 the build's precompiled, unchecked-hash .pyc files). --tracing also runs each process with tracing on
 (`OTEL_TRACES_EXPORTER=otlp`, `OTEL_EXPORTER_OTLP_PROTOCOL=http/json` as the Lambda functions are
 configured, exporting to a local OTLP/HTTP sink; the handler flushes the spans before it returns), alternating
-with the runs without, and prints the median of the paired differences (`+tracing …`). Figures are printed,
-not asserted.
+with the runs without, and prints the median of the paired differences (`+tracing …`).
+Figures are printed, not asserted.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ import importlib.util
 import json
 import os
 import platform
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -43,6 +52,8 @@ from types import ModuleType
 REPO = Path(__file__).resolve().parents[1]
 LAMBDA_DIR = REPO / "infra" / "lambda"
 TARGET_SECONDS = 1.0
+BALANCE_TARGET_SECONDS = 0.35
+COLD_DB = "hunch_coldstart"
 ARCH = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine().lower())
 
 
@@ -85,6 +96,7 @@ def run_once(
     work: Path,
     importtime: bool,
     no_pyc: bool,
+    database_url: str | None = None,
     extra: dict[str, str] | None = None,
 ) -> dict[str, float]:
     result_path = work / "result.json"
@@ -95,6 +107,8 @@ def run_once(
         "DISCORD_APPLICATION_ID": "123456789012345678",
         "HUNCH_ENV": "prod",
     } | (extra or {})
+    if database_url:
+        env["DATABASE_URL"] = database_url
     # -B for the no-pyc variant: Lambda could not write the byte code it compiles either.
     flags = ["-S", *(["-B"] if no_pyc else []), *(["-X", "importtime"] if importtime else [])]
     started = time.perf_counter()
@@ -116,13 +130,14 @@ def run_once(
         for line in rows[:25]:
             print("  " + line[len("import time:") :].strip())
     report = json.loads(result_path.read_text())
-    ping = report["results"]["ping"]
-    if ping["response"]["statusCode"] != 200:
-        sys.exit(f"PING answered {ping['response']['statusCode']}, expected 200")
+    (name, first), *_ = report["results"].items()
+    response = first["response"]
+    if response["statusCode"] != 200 or (name == "balance" and "balance" not in response.get("body", "")):
+        sys.exit(f"{name} answered {response['statusCode']}: {response.get('body', '')[:300]}")
     return {
         "import": report["import_seconds"],
-        "ping": ping["seconds"],
-        "import+ping": report["import_seconds"] + ping["seconds"],
+        name: first["seconds"],
+        f"import+{name}": report["import_seconds"] + first["seconds"],
         "process": elapsed,
     }
 
@@ -140,8 +155,32 @@ class _OtlpSink(http.server.BaseHTTPRequestHandler):
         return None
 
 
+def balance_body(user_id: str) -> bytes:
+    """A `/balance` from `user_id`, in the captured guild command's shape (bench_bets.py's payloads)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_bets import PLAIN_MEMBER, Payloads, load_template
+
+    template, _ = load_template(REPO.parent / "shared" / "discord" / "payloads")
+    return Payloads(template).command(int(user_id) + 7, user_id, "balance", [], PLAIN_MEMBER)
+
+
+def prepare_database(server: str) -> str:
+    url = f"{server}/{COLD_DB}"
+    for sql in (f"DROP DATABASE IF EXISTS {COLD_DB}", f"CREATE DATABASE {COLD_DB}"):
+        subprocess.run(["psql", f"{server}/postgres", "-q", "-c", sql], check=True, capture_output=True)
+    env = os.environ | {"DATABASE_URL": url}
+    subprocess.run([sys.executable, "-m", "app", "migrate"], cwd=REPO, env=env, check=True, capture_output=True)
+    return url
+
+
 def measure(
-    python312: str, zip_path: Path, runs: int, strip_pyc: bool, importtime: bool, tracing: bool = False
+    python312: str,
+    zip_path: Path,
+    runs: int,
+    strip_pyc: bool,
+    importtime: bool,
+    database_url: str | None = None,
+    tracing: bool = False,
 ) -> dict[str, list[float]]:
     nacl_signing = importlib.import_module("nacl.signing")
     invoke_local = _load("hunch_invoke_local", LAMBDA_DIR / "invoke_local.py")
@@ -157,9 +196,14 @@ def measure(
         for _ in range(runs):
             key = nacl_signing.SigningKey.generate()
             events = work / "events.json"
-            events.write_text(json.dumps(invoke_local.build_events(key)))
+            if database_url:  # a member never seen before: their first /balance
+                body = balance_body(str(300_000_000_000_000_000 + secrets.randbelow(10**15)))
+                chosen = {"balance": invoke_local.signed_interaction_event(key, body)}
+            else:
+                chosen = invoke_local.build_events(key)
+            events.write_text(json.dumps(chosen))
             events.with_suffix(".key").write_text(json.dumps(key.verify_key.encode().hex()))
-            timing = run_once(python312, task_root, events, work, importtime and not samples, strip_pyc)
+            timing = run_once(python312, task_root, events, work, importtime and not samples, strip_pyc, database_url)
             for name, value in timing.items():
                 samples.setdefault(name, []).append(value)
             if tracing:
@@ -171,7 +215,7 @@ def measure(
                     "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{sink.server_port}",
                 }
                 try:
-                    traced = run_once(python312, task_root, events, work, False, strip_pyc, traced_env)
+                    traced = run_once(python312, task_root, events, work, False, strip_pyc, database_url, traced_env)
                 finally:
                     sink.shutdown()
                 for name, value in traced.items():
@@ -188,6 +232,8 @@ def main() -> int:
     parser.add_argument("--no-pyc", action="store_true", help="also measure without the precompiled byte code")
     parser.add_argument("--importtime", action="store_true", help="print the slowest imports of the first run")
     parser.add_argument("--tracing", action="store_true", help="also with tracing on, alternating (paired)")
+    parser.add_argument("--database", default="postgresql://postgres@127.0.0.1:5432", help="Postgres server")
+    parser.add_argument("--no-balance", action="store_true", help="skip the first /balance of a new member")
     args = parser.parse_args()
 
     if ARCH is None:
@@ -207,7 +253,9 @@ def main() -> int:
     variants = [("precompiled (as shipped)", False)] + ([("without .pyc", True)] if args.no_pyc else [])
     verdict = 0
     for label, strip_pyc in variants:
-        samples = measure(python312, zip_path, args.runs, strip_pyc, args.importtime, args.tracing and not strip_pyc)
+        samples = measure(
+            python312, zip_path, args.runs, strip_pyc, args.importtime, tracing=args.tracing and not strip_pyc
+        )
         print(f"\n{label}: {args.runs} fresh processes")
         print(f"  {'':12} {'median':>9} {'min':>9}")
         for name, values in samples.items():
@@ -218,6 +266,21 @@ def main() -> int:
             word = "under" if ok else "OVER"
             print(f"  import + first PING median {median:.3f}s: {word} the {TARGET_SECONDS:.0f}s target")
             verdict = 0 if ok else 1
+    if not args.no_balance:
+        url = prepare_database(args.database)
+        try:
+            samples = measure(python312, zip_path, args.runs, False, args.importtime, url)
+        finally:
+            command = ["psql", f"{args.database}/postgres", "-q", "-c", f"DROP DATABASE IF EXISTS {COLD_DB}"]
+            subprocess.run(command, check=False, capture_output=True)
+        print(f"\nfirst /balance of a new member against Postgres: {args.runs} fresh processes")
+        print(f"  {'':15} {'median':>9} {'min':>9}")
+        for name, values in samples.items():
+            print(f"  {name:15} {statistics.median(values) * 1000:7.0f}ms {min(values) * 1000:7.0f}ms")
+        median = statistics.median(samples["import+balance"])
+        ok = median < BALANCE_TARGET_SECONDS
+        print(f"  import + first /balance median {median * 1000:.0f} ms: {'under' if ok else 'OVER'} the 350 ms target")
+        verdict = verdict or (0 if ok else 1)
     return verdict
 
 

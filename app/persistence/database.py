@@ -1,13 +1,23 @@
-"""The engine: one per process, created lazily, reused across requests and warm Lambda invocations."""
+"""The engine: one per process, created lazily, reused across requests and warm Lambda invocations.
+
+A pooled Postgres connection is checked before use only when it has sat idle for `PING_AFTER_IDLE_SECONDS`
+(the connections a failover or a restart leaves dead are the idle ones): SQLAlchemy's `pool_pre_ping` costs
+three round trips (BEGIN, a query, ROLLBACK) on every checkout, more than a whole trade's own statements. A
+connection that dies while in use fails its transaction, which nothing applied (`Unavailable`), as before.
+The pool hands out the most recently used connection first, so a busy process keeps reusing warm ones.
+"""
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from app.settings import PoolMode, Settings
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from app.domain.guild import GuildSettings
 
 
 def make_engine(settings: Settings) -> AsyncEngine:
@@ -16,7 +26,7 @@ def make_engine(settings: Settings) -> AsyncEngine:
     from sqlalchemy.pool import NullPool
 
     url = settings.database_url
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    kwargs: dict[str, Any] = {}
     if settings.is_sqlite:
         kwargs["connect_args"] = {"timeout": 30}
         engine = create_async_engine(url, **kwargs)
@@ -52,14 +62,50 @@ def make_engine(settings: Settings) -> AsyncEngine:
         kwargs["pool_size"] = settings.database_pool_size
         kwargs["max_overflow"] = settings.database_pool_size
         kwargs["pool_recycle"] = 1800
+        kwargs["pool_use_lifo"] = True
     kwargs["connect_args"] = connect_args
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    ping_idle_connections(engine)
+    return engine
+
+
+PING_AFTER_IDLE_SECONDS = 10.0
+_IDLE_SINCE = "hunch_idle_since"
+
+
+def ping_idle_connections(engine: AsyncEngine, after_seconds: float = PING_AFTER_IDLE_SECONDS) -> None:
+    """Ping a connection at checkout only when it has been idle `after_seconds`; a dead one is replaced."""
+    from sqlalchemy import event, exc
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _idle(_dbapi_conn: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _check(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop(_IDLE_SINCE, None)
+        if idle_since is None or time.monotonic() - idle_since < after_seconds:
+            return  # a new connection, or one used a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as error:  # the pool discards it and checks out another (up to three times)
+            raise exc.DisconnectionError("an idle connection was found dead") from error
+
+
+GUILD_SETTINGS_TTL_SECONDS = 30.0
+GUILD_SETTINGS_MAX_ENTRIES = 10_000
 
 
 class Database:
     def __init__(self, settings: Settings, engine: AsyncEngine | None = None) -> None:
+        from app.persistence.cache import TtlCache
+
         self.settings = settings
         self._engine = engine
+        # Each server's settings (about 0.5 KB each): read by every first trade and every read, changed rarely.
+        self.guild_settings: TtlCache[int, GuildSettings] = TtlCache(
+            "guild_settings", max_entries=GUILD_SETTINGS_MAX_ENTRIES, ttl_seconds=GUILD_SETTINGS_TTL_SECONDS
+        )
         if engine is not None:
             self._watch(engine)
 

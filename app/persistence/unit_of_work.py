@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, literal_column, select
+from sqlalchemy import Select, func, literal_column, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import visitors
@@ -65,7 +65,7 @@ class UnitOfWork:
         self.wrote_events = False
         self.committed_events = False
         self.writes: Writes = SetWrites() if database.is_postgres else RowWrites()
-        self.guilds = SqlGuilds(self)
+        self.guilds = SqlGuilds(self, database.guild_settings)
         self.accounts = SqlAccounts(self)
         self.markets = SqlMarkets(self)
         self.positions = SqlPositions(self)
@@ -113,8 +113,13 @@ class UnitOfWork:
             except Exception:
                 logger.debug("close failed", exc_info=True)
 
-    async def commit(self) -> None:
-        await self.flush()
+    async def commit(self, *, wait_for_disk: bool = True) -> None:
+        if not wait_for_disk and self.database.is_postgres:
+            # Postgres: this transaction only (set_config(…, true)), in the flush's statement when there is one.
+            if not await self._flush(relaxed=True):
+                await self.conn.execute(_RELAX)
+        else:
+            await self.flush()
         try:
             await self.conn.commit()
         except Exception as exc:
@@ -127,26 +132,33 @@ class UnitOfWork:
         self.events.committed()
         if self.wrote_events:
             self.committed_events, self.wrote_events = True, False
+        self.guilds.committed()
 
     async def flush(self) -> None:
         """Send the staged writes, in order. On Postgres they go as one statement of data-modifying CTEs:
         one round trip however many there are (writes staged together must not touch one row twice)."""
+        await self._flush()
+
+    async def _flush(self, *, relaxed: bool = False) -> bool:
+        """Whether the writes went as one combined statement (with `relaxed`, it also turned the transaction's
+        synchronous_commit off)."""
         writes = self.writes.drain()
         if not writes:
-            return
+            return False
         if not self.database.is_postgres or len(writes) == 1 or any(w.many for w in writes):
             for write in writes:
                 await self._execute(write)
-            return
+            return False
         merged: dict[str, Any] = {}
         for write in writes:
             if write.params:
                 merged.update(write.params)  # type: ignore[arg-type]
         statements = tuple(write.statement for write in writes)
         if all(write.params is not None for write in writes):
-            await self.conn.execute(_combined(statements), merged)
+            await self.conn.execute(_combined(statements, relaxed), merged)
         else:
-            await self.conn.execute(_combine(statements), merged)
+            await self.conn.execute(_combine(statements, relaxed), merged)
+        return True
 
     async def _execute(self, write: Write) -> None:
         if write.params is None:
@@ -160,7 +172,10 @@ class UnitOfWork:
             await self.conn.execute(write.statement, {k: v for k, v in params.items() if k in names})
 
 
-def _combine(statements: Sequence[UpdateBase]) -> Select[Any]:
+_RELAX = text("SELECT set_config('synchronous_commit', 'off', true)")
+
+
+def _combine(statements: Sequence[UpdateBase], relaxed: bool = False) -> Select[Any]:
     """`WITH w0 AS (… RETURNING 1), w1 AS (…) SELECT (SELECT count(*) FROM w0), …`.
 
     Each CTE is read by the main query in order, so the statements run, and take their row locks, in the
@@ -170,19 +185,22 @@ def _combine(statements: Sequence[UpdateBase]) -> Select[Any]:
         (statement if statement._returning else statement.returning(literal_column("1"))).cte(f"w{i}")
         for i, statement in enumerate(statements)
     ]
-    return select(*(select(func.count()).select_from(cte).scalar_subquery() for cte in ctes))
+    counts: list[Any] = [select(func.count()).select_from(cte).scalar_subquery() for cte in ctes]
+    if relaxed:
+        counts.append(func.set_config("synchronous_commit", "off", True))
+    return select(*counts)
 
 
-_COMBINED: dict[tuple[int, ...], tuple[tuple[UpdateBase, ...], Select[Any]]] = {}
+_COMBINED: dict[tuple[object, ...], tuple[tuple[UpdateBase, ...], Select[Any]]] = {}
 _BIND_NAMES: dict[int, tuple[UpdateBase, frozenset[str]]] = {}
 
 
-def _combined(statements: tuple[UpdateBase, ...]) -> Select[Any]:
-    key = tuple(id(statement) for statement in statements)
+def _combined(statements: tuple[UpdateBase, ...], relaxed: bool = False) -> Select[Any]:
+    key = (relaxed, *(id(statement) for statement in statements))
     found = _COMBINED.get(key)
     if found is None:
         # The statements are kept with the combination, so their ids stay theirs.
-        found = _COMBINED[key] = (statements, _combine(statements))
+        found = _COMBINED[key] = (statements, _combine(statements, relaxed))
     return found[1]
 
 

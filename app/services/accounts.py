@@ -12,15 +12,18 @@ from app.services.ports import UnitOfWork
 from app.services.rows import MemberAccount
 
 
-async def open_accounts(uow: UnitOfWork, guild: GuildSettings, members: Mapping[int, int | None]) -> None:
+async def open_accounts(
+    uow: UnitOfWork, guild: GuildSettings, members: Mapping[int, int | None], *, flush: bool = True
+) -> None:
     """Open the accounts of those members (user id -> interaction id) who have none, each credited with the
-    server's starting balance by the house."""
+    server's starting balance by the house (the grants sent at once, or with the commit when not `flush`)."""
     house, opened = await uow.accounts.open_members(guild.guild_id, sorted(members))
     if guild.starting_balance > 0:
         for user_id, account_id in opened.items():
             grant = Transfer(house, account_id, guild.starting_balance, TransferReason.STARTING_GRANT)
             uow.ledger.post(Actor(guild.guild_id, user_id, interaction_id=members[user_id]), [grant])
-    await uow.flush()
+    if flush:
+        await uow.flush()
 
 
 async def member_account(uow: UnitOfWork, guild: GuildSettings, actor: Actor) -> MemberAccount:

@@ -269,7 +269,9 @@ class UnitOfWork(Protocol):
 
     async def flush(self) -> None: ...
 
-    async def commit(self) -> None: ...
+    async def commit(self, *, wait_for_disk: bool = True) -> None:
+        """Commit. `wait_for_disk=False` returns before the commit is on disk: only for a change whose every
+        consequence a member hears of is committed later, durably (a crash then loses both or neither)."""
 
 
 Work = Callable[[UnitOfWork], Awaitable[T]]

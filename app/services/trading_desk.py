@@ -95,8 +95,12 @@ class TradingDesk:
 
         async def open_missing(uow: UnitOfWork) -> None:
             # Those who have an account (another process opened it meanwhile) are left as they are.
-            await open_accounts(uow, await uow.guilds.get(guild_id), dict(members))
-            await uow.commit()
+            await open_accounts(uow, await uow.guilds.get(guild_id), dict(members), flush=False)
+            # Nobody hears of an opening until their trade commits, durably and after it (the log is written in
+            # order, so that commit makes the opening durable too; a crash before it loses the whole opening,
+            # and the books still balance). So this commit does not wait for the disk while it holds the house
+            # row, which every first-time trader of the server needs.
+            await uow.commit(wait_for_disk=False)
 
         await self.transactions.run(open_missing, retry_duplicates=True)
         return [None] * len(members)

@@ -4,7 +4,8 @@ Shared by tests/deploy/test_deploy.py and bench/cold_start.py:
 
 * `find_python312()`: the interpreter to run the package with (the same search as the build's).
 * `build_events(signing_key)` (run by the caller, which needs PyNaCl): API Gateway HTTP API
-  payload-2.0 events for a signed PING, a PING with a bad signature and GET /healthz.
+  payload-2.0 events for a signed PING, a PING with a bad signature and GET /healthz;
+  `signed_interaction_event(signing_key, body)` one for any signed interaction body.
 * `python3.12 -S invoke_local.py EVENTS.json RESULT.json` (run with cwd and PYTHONPATH set to an
   unzipped package, `-S` so nothing outside the package can be imported): imports
   `app.lambda_handler`, invokes `handler` once per event, and writes the responses and timings.
@@ -103,6 +104,14 @@ def build_events(signing_key: Any) -> dict[str, dict[str, Any]]:
         "bad_signature": http_api_event("POST", "/interactions", body, bad),
         "healthz": http_api_event("GET", "/healthz"),
     }
+
+
+def signed_interaction_event(signing_key: Any, body: bytes) -> dict[str, Any]:
+    """A `POST /interactions` event carrying `body`, signed now with `signing_key`."""
+    timestamp = str(int(time.time()))
+    signature = signing_key.sign(timestamp.encode() + body).signature.hex()
+    headers = {"x-signature-ed25519": signature, "x-signature-timestamp": timestamp}
+    return http_api_event("POST", "/interactions", body, headers)
 
 
 class _Context:

@@ -101,3 +101,38 @@ async def test_a_connection_lost_before_commit_changes_nothing_and_says_so(
     assert lost and await _gifts(database) == 1
     assert (await use_cases.give(gift, BOB, 100)).amount == 100  # trying again applies it, once
     assert await _gifts(database) == 2
+
+
+async def test_a_commit_that_need_not_wait_for_the_disk_relaxes_only_its_own_transaction(
+    pg_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On Postgres `commit(wait_for_disk=False)` turns synchronous_commit off for that transaction alone, inside
+    the flush's one statement when it has writes (no extra round trip) and by itself when it has none."""
+    from app.services.accounts import open_accounts
+
+    real_commit = AsyncConnection.commit
+    seen: list[str] = []
+
+    async def commit(self: AsyncConnection) -> None:
+        seen.append(str(await self.scalar(sa.text("SHOW synchronous_commit"))))
+        await real_commit(self)
+
+    monkeypatch.setattr(AsyncConnection, "commit", commit)
+    transactions = Transactions(pg_database)
+
+    def opening(user_id: int, wait_for_disk: bool) -> Any:
+        async def work(uow: UnitOfWork) -> None:
+            await open_accounts(uow, await uow.guilds.get(GUILD), {user_id: None}, flush=False)  # the grant's writes
+            await uow.commit(wait_for_disk=wait_for_disk)
+
+        return work
+
+    async def nothing(uow: UnitOfWork) -> None:
+        await uow.commit(wait_for_disk=False)
+
+    await transactions.run(opening(11, False))
+    await transactions.run(opening(12, True))
+    await transactions.run(nothing)
+    await transactions.run(opening(13, True))
+    assert seen == ["off", "on", "off", "on"]
+    assert await transactions.run(verify_ledger) == []

@@ -633,7 +633,7 @@ class FakeUnitOfWork:
         for apply in staged:
             apply()
 
-    async def commit(self) -> None:
+    async def commit(self, *, wait_for_disk: bool = True) -> None:
         await self.flush()
         self.committed = True
 
