@@ -152,14 +152,18 @@ class SettlementRequested(DomainEvent):
     """A settlement too large to answer within Discord's deadline, acknowledged and left to the worker."""
 
     TYPE = "market.settlement_requested"
+    VERSION = 2
     AGGREGATE = AggregateType.MARKET
     number: int
-    kind: str  # "resolve" | "resolve_weighted" | "cancel"
+    kind: str  # "resolve" | "resolve_weighted" | "cancel" | "unresolve"
     argument: str  # the outcome, the weights or the reason, as the member gave them
     user_id: int
     is_manager: bool
     role_ids: list[int]
     channel_id: int | None
+    # ISO 8601: when it was asked for, what a creator's unresolve window is checked against however late the
+    # worker gets to it (None: written at version 1, without it; the event's own time stands in)
+    requested_at: str | None
 
 
 @dataclass(frozen=True)
@@ -245,7 +249,9 @@ TYPES: dict[str, type[DomainEvent]] = {
 }
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
-UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+UPCASTERS: dict[tuple[str, int], Upcaster] = {
+    ("market.settlement_requested", 1): lambda payload: payload | {"requested_at": None},
+}
 """(type, version) -> the function turning that version's payload into the next one's. Changing a payload's
 shape means: bump the class's VERSION, and add the upcaster from the previous version here."""
 

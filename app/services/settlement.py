@@ -168,6 +168,7 @@ async def request_settlement(
             is_manager=actor.is_manager,
             role_ids=sorted(actor.role_ids),
             channel_id=actor.channel_id,
+            requested_at=uow.now.isoformat(),
         ),
     )
     return SettlementDeferred(number=number, holders=await uow.positions.holder_count(market.id))

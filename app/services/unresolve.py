@@ -14,6 +14,7 @@ changes written as sets.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from app.domain.actor import Actor
 from app.domain.audit import AuditAction
@@ -62,11 +63,15 @@ def reopened_status(market: Market, now_open: bool) -> MarketStatus:
     return MarketStatus.OPEN if now_open and not closed_before else MarketStatus.CLOSED
 
 
-async def unresolve_market(uow: UnitOfWork, actor: Actor, number: int, reason: str = "") -> Unresolved:
-    """Reverse the market's settlement (a resolution, a weighted one or a cancellation)."""
+async def unresolve_market(
+    uow: UnitOfWork, actor: Actor, number: int, reason: str = "", requested_at: datetime | None = None
+) -> Unresolved:
+    """Reverse the market's settlement (a resolution, a weighted one or a cancellation). A deferred request is
+    judged by when it was made (`requested_at`), not by when the worker gets to it: its reply already said yes."""
     guild = await uow.guilds.get(actor.guild_id)
     market = await find_market(uow, actor.guild_id, number, lock=True)
-    require_may_unresolve(actor, market, guild.resolver_role_id, guild.unresolve_window_seconds, uow.now)
+    asked = requested_at or uow.now
+    require_may_unresolve(actor, market, guild.resolver_role_id, guild.unresolve_window_seconds, asked)
     house = await uow.accounts.house(actor.guild_id)
     settled = await uow.markets.settled(market)
     # Locked as a settlement locks them: the house, the pool, the members in id order (the market is locked).

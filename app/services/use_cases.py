@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from contextvars import ContextVar
+from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
 
@@ -155,10 +156,15 @@ class UseCases(PeriodicWork):
                 )
         return await self.unresolve(actor, number, reason)
 
-    async def unresolve(self, actor: Actor, number: int, reason: str) -> Unresolved:
-        """The reversal itself (the worker calls this for a deferred one, as the member who asked)."""
+    async def unresolve(
+        self, actor: Actor, number: int, reason: str, requested_at: datetime | None = None
+    ) -> Unresolved:
+        """The reversal itself (the worker calls this for a deferred one, as the member who asked, when they asked)."""
         return await self._execute(
-            actor, "market.unresolve", Unresolved, lambda uow: unresolve.unresolve_market(uow, actor, number, reason)
+            actor,
+            "market.unresolve",
+            Unresolved,
+            lambda uow: unresolve.unresolve_market(uow, actor, number, reason, requested_at),
         )
 
     async def subsidize_market(self, actor: Actor, number: int, amount: int) -> SubsidyReceipt:

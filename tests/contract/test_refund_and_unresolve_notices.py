@@ -135,3 +135,37 @@ async def test_unresolving_a_market_of_many_holders_is_deferred_and_finished_in_
     refused = await discord.send(slash_command(carol, "market unresolve", {"market": "1"}))
     assert refused.ephemeral and "not resolved or cancelled" in refused.content
     assert await discord.ledger_problems() == []
+
+
+async def test_a_creators_deferred_unresolve_asked_in_the_window_is_done_though_the_worker_comes_after_it(
+    make_discord: MakeDiscord, stand_in: StandInDiscord, alice: User, bob: User, carol: User
+) -> None:
+    clock = Clock()
+    api = DiscordApi(DiscordRest(BOT_TOKEN, base_url=BASE_URL))
+    discord = await make_discord(
+        clock=clock,
+        discord_api=api,
+        DISCORD_API_BASE_URL=BASE_URL,
+        DISCORD_BOT_TOKEN=BOT_TOKEN,
+        DEFERRED_SETTLEMENT_HOLDERS=2,
+    )
+    hunch = discord.hunch
+    assert hunch is not None
+    await discord.command(alice, "market create", question="Late?")
+    await discord.command(bob, "bet", market="1", outcome="Yes", amount=100)
+    await discord.command(carol, "bet", market="1", outcome="No", amount=60)
+    before = {u.id: await discord.balance(u) for u in (bob, carol)}
+    await discord.send(slash_command(alice, "market resolve", {"market": "1", "outcome": "Yes"}))
+    await hunch.worker.drain()
+
+    clock.advance(9 * 60 + 59)  # the creator asks at 9:59 of the 10 minutes: acknowledged
+    undo = await discord.send(slash_command(alice, "market unresolve", {"market": "1", "reason": "oops"}))
+    assert undo.type == DEFERRED and undo.request is not None
+    clock.advance(5 * 60)  # and the worker only gets to it after the window
+    await hunch.worker.drain()
+
+    original = stand_in.original(str(undo.request["token"]))
+    assert original is not None
+    assert "**Market #1 unresolved**: its resolution (Yes) was undone." in original["content"]
+    assert {u.id: await discord.balance(u) for u in (bob, carol)} == before
+    assert await discord.ledger_problems() == []

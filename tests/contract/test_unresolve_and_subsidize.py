@@ -93,6 +93,20 @@ async def test_subsidize_deepens_a_market_without_moving_its_prices(
     assert Decimal(after[0]) > 0
 
 
+async def test_a_subsidy_too_small_to_deepen_a_small_market_without_moving_its_prices_is_refused(
+    discord: DiscordClient, alice: User, bob: User, carol: User
+) -> None:
+    await discord.create_market(alice, "Will it hail?", liquidity=10)
+    await discord.command(bob, "bet", market="1", outcome="No", amount=5)
+    start = await discord.balance(carol)
+    refused = await discord.command(carol, "market subsidize", market="1", amount=10)
+    assert_refused(refused, "without moving its prices: subsidise at least 15 points")
+    assert await discord.balance(carol) == start
+    reply = await discord.command(carol, "market subsidize", market="1", amount=15)
+    assert "Added **15 points** of liquidity to #1: 10 points → **20 points**, prices unchanged." in reply.content
+    assert await discord.ledger_problems() == []
+
+
 async def test_admin_config_shows_and_changes_the_unresolve_window_and_the_auto_refund(
     discord: DiscordClient, admin: User
 ) -> None:

@@ -69,3 +69,24 @@ def test_a_missing_upcaster_is_an_error_not_a_silent_pass(monkeypatch: pytest.Mo
     monkeypatch.setitem(events.TYPES, Renamed.TYPE, Renamed)
     with pytest.raises(KeyError):
         upcast("test.renamed", 1, {"name": "old"})
+
+
+def test_a_settlement_request_of_version_1_reads_as_current_without_its_request_time() -> None:
+    v1 = {"number": 3, "kind": "unresolve", "argument": "oops", "user_id": 7, "is_manager": False}
+    v1 |= {"role_ids": [], "channel_id": None}
+    assert events.SettlementRequested.VERSION == 2
+    assert upcast("market.settlement_requested", 1, dict(v1)) == v1 | {"requested_at": None}
+    stored = StoredEvent(
+        id="x",
+        type="market.settlement_requested",
+        version=1,
+        aggregate_type=AggregateType.MARKET,
+        aggregate_id=5,
+        sequence=1,
+        guild_id=9,
+        occurred_at=datetime(2026, 1, 1, tzinfo=UTC),
+        actor_id=7,
+        interaction_id=None,
+        payload=v1,
+    )
+    assert stored.event() == events.SettlementRequested(5, **v1, requested_at=None)  # type: ignore[arg-type]

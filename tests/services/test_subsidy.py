@@ -83,3 +83,23 @@ async def test_a_subsidy_needs_an_open_market_and_the_points(
         await use_cases.subsidize_market(fresh(member(BOB)), 1, 10)
     assert (await use_cases.balance(GUILD, BOB)).balance == 700
     await books_balance(transactions)
+
+
+async def test_a_small_market_keeps_its_prices_to_1e_9_or_the_subsidy_is_refused_and_nothing_moves(
+    use_cases: UseCases, transactions: FakeTransactions
+) -> None:
+    await use_cases.create_market(fresh(member(ALICE)), CreateMarket("Rain?", ["Yes", "No"], liquidity=10))
+    await use_cases.buy(fresh(member(BOB)), 1, "No", 5)
+    before = await use_cases.show_market(GUILD, 1)
+    with pytest.raises(ValidationError, match="without moving its prices: subsidise at least 15 points"):
+        await use_cases.subsidize_market(fresh(member(CAROL)), 1, 10)
+    assert (await use_cases.balance(GUILD, CAROL)).balance == START
+    assert (await use_cases.show_market(GUILD, 1)).liquidity == 10
+    receipt = await use_cases.subsidize_market(fresh(member(CAROL)), 1, 15)
+    assert receipt.amount == 15 and receipt.balance == START - 15 and receipt.market.liquidity == 20
+    after = await use_cases.show_market(GUILD, 1)
+    assert max(abs(a - b) for a, b in zip(before.probabilities, after.probabilities, strict=True)) <= Decimal("1e-9")
+    market = _market_row(transactions)
+    pool = transactions.books.accounts[market.pool_account_id].balance
+    assert pool == 10 + 5 + 15 and required_pool(market.liquidity, market.maker_shares(), market.shares) <= pool
+    await books_balance(transactions)

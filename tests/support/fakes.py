@@ -290,6 +290,9 @@ class FakeMarkets(_Repository):
 
 
 class FakePositions(_Repository):
+    async def holder_count(self, market_id: int) -> int:
+        return len({account for (m, account, _) in self.books.positions if m == market_id})
+
     async def holdings(self, market_id: int) -> list[Holding]:
         market = self.books.markets[market_id]
         by_account: dict[int, list[int]] = {}

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from app.domain.actor import Actor
 from app.domain.errors import HunchError
 from app.domain.events import StoredEvent
+from app.domain.market import as_utc
 from app.services.consumers.notifications import nonce
 from app.services.delivery import Board, HoldOff, MessageGone, Postpone
 from app.services.ports import Transactions, UnitOfWork
@@ -57,7 +58,9 @@ class DeferredSettlements:
         kind, number, argument = SettlementKind(payload["kind"]), int(payload["number"]), str(payload["argument"])
         try:
             if kind is SettlementKind.UNRESOLVE:
-                outcome = await self._use_cases.unresolve(actor, number, argument)
+                asked = payload.get("requested_at")
+                requested_at = as_utc(datetime.fromisoformat(asked)) if asked else event.occurred_at
+                outcome = await self._use_cases.unresolve(actor, number, argument, requested_at)
             else:
                 outcome = await self._use_cases.settle(actor, number, kind, argument)
         except HunchError as refused:  # e.g. someone settled the market meanwhile

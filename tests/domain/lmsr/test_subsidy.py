@@ -10,7 +10,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.domain.errors import ValidationError
-from app.domain.lmsr import MarketState, buy, prices, required_pool, resolution_payouts, sell, subsidize
+from app.domain.lmsr import (
+    MarketState,
+    buy,
+    cost,
+    new_market,
+    prices,
+    required_pool,
+    resolution_payouts,
+    sell,
+    subsidize,
+)
+from app.domain.lmsr.subsidy import exact_step
 
 PROPS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -41,6 +52,38 @@ def test_a_traded_market_keeps_its_prices_and_covers_its_worst_case() -> None:
     assert min(d - q for d, q in zip(deeper, x, strict=True)) == 0  # the shift: never negative, smallest 0
 
 
+def _moved(state: MarketState, deeper: MarketState) -> Decimal:
+    return max(abs(a - b) for a, b in zip(prices(state), prices(deeper), strict=True))
+
+
+def test_a_small_market_keeps_its_prices_to_1e_9() -> None:
+    state = buy(new_market(2, 10), 1, 5).state  # rounding its deepened state to micro-shares moved it by 4e-9
+    x = _micro(state)
+    liquidity, deeper = subsidize(10, x, x, 15, 20)
+    assert liquidity > 10 and _moved(state, _state(liquidity, deeper)) <= Decimal("1e-9")
+    assert required_pool(liquidity, deeper, x) <= 15 + 20
+
+
+def test_a_deepening_by_a_multiple_of_the_exact_step_leaves_every_price_exactly_as_it_was() -> None:
+    x = (3_000_001, 0, 1_250_000)  # differences 3000001 and 1250000 have no factor in common with 10
+    assert exact_step(10, x) == 10 and exact_step(10, (5, 5)) == 1 and exact_step(12, (0, 4_000_006)) == 6
+    state = _state(10, x)
+    for liquidity in (20, 30, 60):
+        scaled = tuple(v * liquidity // 10 for v in x)  # k x, whole micro-shares
+        assert _moved(state, _state(liquidity, scaled)) < Decimal("1e-45")
+    # 14 points buy at most 12 more, but rounding the state at 12 or 11 more moves a price by over 1e-9: 10, exactly
+    assert subsidize(10, x, x, 10**6, 14) == (20, (6_000_002, 0, 2_500_000))
+
+
+def test_a_subsidy_that_buys_no_liquidity_without_moving_prices_is_refused_with_what_would() -> None:
+    state = buy(new_market(2, 10), 1, 5).state
+    x = _micro(state)
+    with pytest.raises(ValidationError, match="without moving its prices: subsidise at least 15 points"):
+        subsidize(10, x, x, 15, 10)
+    liquidity, deeper = subsidize(10, x, x, 15, 15)
+    assert liquidity == 20 and _moved(state, _state(liquidity, deeper)) < Decimal("1e-45")
+
+
 def test_too_small_a_subsidy_is_refused() -> None:
     state = buy(_state(100, (0, 0)), 0, 5000).state  # lopsided: a point buys no whole unit of liquidity
     x = _micro(state)
@@ -53,7 +96,7 @@ def test_too_small_a_subsidy_is_refused() -> None:
 @st.composite
 def _traded(draw: st.DrawFn) -> tuple[MarketState, tuple[int, ...], int]:
     n = draw(st.integers(2, 10))
-    liquidity = draw(st.integers(10, 1_000_000))
+    liquidity = draw(st.integers(10, 400) | st.integers(10, 1_000_000))  # small markets: rounding moves most
     state = _state(liquidity, (0,) * n)
     held = [0] * n
     pool = liquidity
@@ -84,14 +127,13 @@ def test_any_subsidy_keeps_prices_and_the_pool_covers_every_later_trade(
     try:
         liquidity, deeper = subsidize(state.liquidity, x, held, pool, amount)
     except ValidationError:
-        return  # too little to buy a whole point of liquidity on this market
+        return  # too little to buy a whole point of liquidity (without moving prices) on this market
     pool += amount
     deep = _state(liquidity, deeper)
     b = Decimal(liquidity) / Decimal(len(x)).ln()
-    drift = max(abs(p - q) for p, q in zip(prices(state), prices(deep), strict=True))
-    assert drift <= Decimal("2.5e-7") / b + Decimal("1e-40")  # a micro-share of rounding, spread over b
-    if b >= 250:
-        assert drift < Decimal("1e-9")
+    assert _moved(state, deep) <= Decimal("1e-9")  # whatever the size of the market
+    if b >= 251:  # a rounded state moves a price by at most (e^(1e-6/b) - 1)/4 < 1e-9: the most is bought
+        assert liquidity - state.liquidity >= int(state.liquidity * amount / (cost(state) - min(state.shares))) - 2
     assert required_pool(liquidity, deeper, held) - pool <= Decimal("1e-30")  # as a buy is checked
     shift = [d - q for d, q in zip(deeper, held, strict=True)]
     assert min(shift) == 0
