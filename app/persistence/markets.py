@@ -203,5 +203,14 @@ class SqlMarkets:
             .order_by(markets.c.closed_at)
             .limit(limit)
         )
-        query = sa.update(markets).where(markets.c.id.in_(due)).values(refund_reminded_at=now).returning(markets)
+        if dialect == "postgresql":  # an overlapping pass reminds other markets rather than wait for these
+            due = due.with_for_update(of=markets, skip_locked=True)
+        # Checked again on the row itself: on READ COMMITTED a pass that waited for another's lock sees the row
+        # as that pass left it, and must not remind its creator a second time.
+        query = (
+            sa.update(markets)
+            .where(markets.c.id.in_(due), markets.c.refund_reminded_at.is_(None))
+            .values(refund_reminded_at=now)
+            .returning(markets)
+        )
         return [market_from_row(row) for row in (await self._session.conn.execute(query)).mappings()]

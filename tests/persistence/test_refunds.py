@@ -3,6 +3,7 @@ SQLite julian days) from each server's setting, and every stake refunded exactly
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -60,3 +61,19 @@ async def test_a_closed_market_is_reminded_then_refunded_exactly_on_its_servers_
     assert sorted(statuses) == [(GUILD, "cancelled"), (OTHER, "closed")]
     assert await run(CLOSED + timedelta(days=400)) == ([], 0)
     assert await Transactions(database).run(verify_ledger) == []
+
+
+async def test_overlapping_passes_remind_each_creator_once(pg_database: Database) -> None:
+    numbers = []
+    for n in range(30):
+        market = await market_with_holders(Transactions(pg_database), GUILD, range(1000, 1003), liquidity=100)
+        actor = Actor(GUILD, 1, is_manager=True, interaction_id=100 + n)
+        await _use_cases(pg_database, CLOSED).close_market(actor, market.number)
+        numbers.append(market.number)
+    at = CLOSED + timedelta(days=13, hours=1)
+    counts = await asyncio.gather(*(_use_cases(pg_database, at).remind_refunds(at) for _ in range(4)))
+    reminded = await rows(
+        Transactions(pg_database), sa.select(events.c.payload).where(events.c.type == "market.refund_due")
+    )
+    assert sum(counts) == 30
+    assert sorted(p["number"] for (p,) in reminded) == numbers
