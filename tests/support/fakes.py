@@ -357,7 +357,8 @@ class FakeRecords(_Repository):
         return {i: copy.deepcopy(self.books.records[i]) for i in interaction_ids if i in self.books.records}
 
     async def purge(self, before: datetime, limit: int) -> int:
-        doomed = [i for i, at in sorted(self.books.record_times.items(), key=lambda r: r[1]) if at < before][:limit]
+        oldest = sorted(self.books.record_times.items(), key=lambda r: r[1])
+        doomed = [i for i, at in oldest if at < before and i > 0][:limit]  # work keys (negative) are kept
         for key in doomed:
             del self.books.records[key]
             del self.books.record_times[key]
