@@ -11,7 +11,7 @@ from typing import Any
 from app.domain import lmsr
 from app.domain.actor import Actor
 from app.domain.errors import Conflict, Forbidden, RoleRequired
-from app.domain.limits import MANAGER_UNRESOLVE
+from app.domain.limits import MANAGER_UNRESOLVE, REFUND_REMINDER
 from app.domain.shares import from_micro
 
 
@@ -64,6 +64,7 @@ class Market:
     total_paid: int | None = None
     shift: tuple[int, ...] = ()  # the market maker's micro-shares beyond those outstanding (after subsidies)
     closed_to_settle: bool = False  # closed only because a (deferred) settlement was asked for
+    refund_reminded_at: datetime | None = None  # when its creator was told Hunch will refund it
 
     def maker_shares(self) -> tuple[int, ...]:
         """The market maker's state: the outstanding micro-shares plus the shift subsidies left (none: zeros)."""
@@ -93,6 +94,18 @@ class Market:
 
     def after_trades(self, shares: tuple[int, ...], volume: int, trade_count: int) -> Market:
         return replace(self, shares=shares, volume=volume, trade_count=trade_count)
+
+
+def refund_due_at(market: Market, auto_refund_after_seconds: int) -> datetime | None:
+    """When Hunch cancels a closed, unresolved market with refunds: `auto_refund_after` after its close, and never
+    before its creator has had the reminder for a day. None: not closed, refunds off, or the creator not yet told.
+    """
+    if market.status is not MarketStatus.CLOSED or market.closed_at is None or auto_refund_after_seconds <= 0:
+        return None
+    if market.refund_reminded_at is None:
+        return None
+    closed = as_utc(market.closed_at) + timedelta(seconds=auto_refund_after_seconds)
+    return max(closed, as_utc(market.refund_reminded_at) + REFUND_REMINDER)
 
 
 def require_may_create(actor: Actor, creator_role_id: int | None) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.domain.ledger import TransferReason
+from app.domain.limits import REFUND_REMINDER
 from app.domain.market import Market, MarketStatus
 from app.persistence.accounts import SqlAccounts
 from app.persistence.session import Session
@@ -181,27 +182,39 @@ class SqlMarkets:
         return market_from_row((await self._session.conn.execute(query)).mappings().one())
 
     async def refunds_due(self, now: datetime, limit: int) -> list[tuple[int, int]]:
+        """Due as `refund_due_at` says: past the server's delay, and its creator told at least a day ago."""
         query = (
             sa.select(markets.c.guild_id, markets.c.number)
             .join(guilds, guilds.c.id == markets.c.guild_id)
-            .where(_refund_due(self._session.dialect, now, 0))
+            .where(
+                _refund_due(self._session.dialect, now, 0),
+                markets.c.refund_reminded_at.is_not(None),
+                markets.c.refund_reminded_at <= now - REFUND_REMINDER,
+            )
             .order_by(markets.c.closed_at)
             .limit(limit)
         )
         return [(int(g), int(n)) for g, n in await self._session.conn.execute(query)]
 
     async def remind_refunds(self, now: datetime, before: int, limit: int) -> list[Market]:
+        """Mark the markets due within `before` seconds whose creator has not been told, those already due too
+        (the setting lowered, or set long after they closed): none is refunded before it is marked."""
         dialect = self._session.dialect
         due = (
             sa.select(markets.c.id)
             .join(guilds, guilds.c.id == markets.c.guild_id)
-            .where(
-                _refund_due(dialect, now, before),
-                sa.not_(_refund_due(dialect, now, 0)),
-                markets.c.refund_reminded_at.is_(None),
-            )
+            .where(_refund_due(dialect, now, before), markets.c.refund_reminded_at.is_(None))
             .order_by(markets.c.closed_at)
             .limit(limit)
         )
-        query = sa.update(markets).where(markets.c.id.in_(due)).values(refund_reminded_at=now).returning(markets)
+        if dialect == "postgresql":  # an overlapping pass reminds other markets rather than wait for these
+            due = due.with_for_update(of=markets, skip_locked=True)
+        # Checked again on the row itself: on READ COMMITTED a pass that waited for another's lock sees the row
+        # as that pass left it, and must not remind its creator a second time.
+        query = (
+            sa.update(markets)
+            .where(markets.c.id.in_(due), markets.c.refund_reminded_at.is_(None))
+            .values(refund_reminded_at=now)
+            .returning(markets)
+        )
         return [market_from_row(row) for row in (await self._session.conn.execute(query)).mappings()]

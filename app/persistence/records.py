@@ -33,11 +33,15 @@ class SqlRecords:
         return {int(key): result for key, result in rows}
 
     async def purge(self, before: datetime, limit: int) -> int:
-        """Delete up to `limit` of the oldest records made before `before`; how many. On Postgres rows another
-        transaction holds are skipped, so a purge never waits on a request."""
+        """Delete up to `limit` of the oldest records of interactions made before `before`; how many. On Postgres
+        rows another transaction holds are skipped, so a purge never waits on a request.
+
+        Only interactions' records go (Discord's ids are positive). The worker's deferred work (a settlement, an
+        unresolve, a season start) is recorded under its event's work key, negative, and kept: it is what stops
+        that work applying again when its event is retried, however long after."""
         oldest = (
             sa.select(interaction_records.c.id)
-            .where(interaction_records.c.created_at < before)
+            .where(interaction_records.c.created_at < before, interaction_records.c.id > 0)
             .order_by(interaction_records.c.created_at)
             .limit(limit)
         )

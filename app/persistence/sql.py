@@ -56,4 +56,5 @@ def market_from_row(row: Mapping[Any, Any]) -> Market:
         total_paid=row["total_paid"],
         shift=tuple(int(s) for s in row["maker_shift"] or ()),
         closed_to_settle=bool(row["closed_to_settle"]),
+        refund_reminded_at=row["refund_reminded_at"],
     )

@@ -100,10 +100,12 @@ class MarketRepository(Protocol):
         """The market maker deepened: its new liquidity, and its shares beyond those outstanding."""
 
     async def refunds_due(self, now: datetime, limit: int) -> list[tuple[int, int]]:
-        """(guild id, number) of closed markets whose server's `auto_refund_after` has passed since they closed."""
+        """(guild id, number) of closed markets whose refund is due (`refund_due_at`): their server's
+        `auto_refund_after` has passed since they closed, and a day since their creator was reminded."""
 
     async def remind_refunds(self, now: datetime, before: int, limit: int) -> list[Market]:
-        """Mark reminded, and return, the closed markets to be refunded within `before` seconds (not yet due)."""
+        """Mark reminded, and return, the closed markets not yet reminded whose server's `auto_refund_after` ends
+        within `before` seconds or has already passed."""
 
     async def closing_soon(self, now: datetime, until: datetime) -> list[Market]:
         """Mark announced, and return, the open markets closing before `until` that were not announced yet, in

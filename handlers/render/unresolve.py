@@ -52,10 +52,11 @@ def subsidy_text(receipt: SubsidyReceipt) -> str:
 
 
 def refund_reminder_data(market: MarketView, creator_id: int, refund_at: datetime) -> MessageData:
-    """The creator's reminder, pinging the creator and nobody else."""
+    """The creator's reminder, pinging the creator and nobody else. It promises no amounts: a cancellation's
+    refunds are scaled down when the pool cannot cover them all."""
     content = (
-        f"⏳ <@{creator_id}>, market #{market.number} is closed and unresolved: it will be cancelled and every "
-        f"stake refunded {fmt.timestamp(refund_at)} unless it is resolved before then."
+        f"⏳ <@{creator_id}>, market #{market.number} is closed and unresolved: it will be cancelled and its "
+        f"stakes refunded {fmt.timestamp(refund_at)} unless it is resolved before then."
     )
     return responses.message_data(
         content, embeds=[market_embed(market)], allowed_mentions=responses.mentioning([str(creator_id)])

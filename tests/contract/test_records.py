@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 import respx
@@ -139,6 +140,22 @@ async def test_a_season_start_resets_balances_and_keeps_the_standings(
     assert "🏁 **Winter Cup** is over." in second.embed["description"]
 
 
+async def _redeliver_the_season_start(uow: object) -> None:
+    """Deliver the server's `guild.season_start_requested` event again, as `events retry` does a dead one."""
+    from app.persistence.unit_of_work import UnitOfWork
+
+    assert isinstance(uow, UnitOfWork)
+    rewind = (
+        "UPDATE event_streams SET delivered_sequence = (SELECT sequence - 1 FROM events"
+        " WHERE type = 'guild.season_start_requested') WHERE aggregate_type = 'guild' AND aggregate_id = $1",
+        "INSERT INTO event_pending (aggregate_type, aggregate_id, next_attempt_at, attempts)"
+        " VALUES ('guild', $1, '2000-01-01T00:00:00Z', 0) ON CONFLICT DO NOTHING",
+    )
+    for statement in rewind:
+        await uow.conn.exec_driver_sql(statement, (int(GUILD_ID),))
+    await uow.commit()
+
+
 @pytest.fixture
 def stand_in() -> Iterator[StandInDiscord]:
     discord = StandInDiscord()
@@ -181,23 +198,39 @@ async def test_a_big_servers_season_start_is_deferred_and_done_once_by_the_worke
 
     # Redelivered (a worker that died after resetting, before recording the delivery): nobody is reset twice.
     await discord.command(bob, "give", user=alice, amount=100)
-
-    async def redeliver(uow: object) -> None:
-        from app.persistence.unit_of_work import UnitOfWork
-
-        assert isinstance(uow, UnitOfWork)
-        rewind = (
-            "UPDATE event_streams SET delivered_sequence = (SELECT sequence - 1 FROM events"
-            " WHERE type = 'guild.season_start_requested') WHERE aggregate_type = 'guild' AND aggregate_id = $1",
-            "INSERT INTO event_pending (aggregate_type, aggregate_id, next_attempt_at, attempts)"
-            " VALUES ('guild', $1, '2000-01-01T00:00:00Z', 0) ON CONFLICT DO NOTHING",
-        )
-        for statement in rewind:
-            await uow.conn.exec_driver_sql(statement, (int(GUILD_ID),))
-        await uow.commit()
-
-    await hunch.transactions.run(redeliver)
+    await hunch.transactions.run(_redeliver_the_season_start)
     await hunch.worker.drain()
     assert (await discord.balance(alice), await discord.balance(bob)) == (1100, 900)
     assert stand_in.original(token)["embeds"] == [summary]  # type: ignore[index]
+    assert await discord.ledger_problems() == []
+
+
+async def test_a_deferred_season_start_retried_after_the_records_are_purged_resets_nobody_twice(
+    make_discord: MakeDiscord, stand_in: StandInDiscord, admin: User, alice: User, bob: User
+) -> None:
+    clock = Clock()
+    discord = await make_discord(
+        clock=clock,
+        discord_api=DiscordApi(DiscordRest(BOT_TOKEN, base_url=BASE_URL)),
+        DISCORD_API_BASE_URL=BASE_URL,
+        DISCORD_BOT_TOKEN=BOT_TOKEN,
+        DEFERRED_SETTLEMENT_HOLDERS="2",
+    )
+    hunch = discord.hunch
+    assert hunch is not None
+    await discord.command(alice, "give", user=bob, amount=300)
+    reply = await discord.send(slash_command(admin, "admin season start", {}))  # no name: nothing else refuses it
+    assert reply.type == DEFERRED_CODE
+    await hunch.worker.drain()
+    assert (await discord.balance(alice), await discord.balance(bob)) == (1000, 1000)
+    await discord.command(bob, "give", user=alice, amount=100)
+
+    # A day later the scheduler forgets the interactions' records, then an operator retries the event.
+    clock.advance(2 * 86400)
+    assert await hunch.use_cases.forget_interactions(clock() - timedelta(hours=24), 1000) > 0
+    await hunch.transactions.run(_redeliver_the_season_start)
+    await hunch.worker.drain()
+    assert (await discord.balance(alice), await discord.balance(bob)) == (1100, 900)
+    seasons = await discord.autocomplete(alice, "leaderboard", "season", season="sea")
+    assert seasons.choices == [{"name": "Season 1", "value": "Season 1"}]  # Season 2 is still the one in play
     assert await discord.ledger_problems() == []

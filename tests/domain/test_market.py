@@ -14,6 +14,7 @@ from app.domain.market import (
     Market,
     MarketStatus,
     as_utc,
+    refund_due_at,
     require_may_create,
     require_may_settle,
     require_may_unresolve,
@@ -136,6 +137,18 @@ def test_the_market_makers_state_is_the_outstanding_shares_plus_the_shift() -> N
     assert shifted.outstanding((2_500_000, 3_000_000)) == (500_000 + 2_000_000, 0)
     assert shifted.state().shares == (Decimal(2), Decimal(3))
     assert market(shares=(5, 6)).maker_shares() == (5, 6)  # no shift: the same shares
+
+
+def test_a_refund_is_due_after_the_delay_and_a_day_after_the_creator_was_reminded() -> None:
+    day = 86400
+    closed = replace(market(MarketStatus.CLOSED), closed_at=NOW)
+    assert refund_due_at(closed, 14 * day) is None  # the creator not told yet: never due
+    told_on_time = replace(closed, refund_reminded_at=NOW + timedelta(days=13))
+    assert refund_due_at(told_on_time, 14 * day) == NOW + timedelta(days=14)
+    told_late = replace(closed, refund_reminded_at=NOW + timedelta(days=30))  # found already past its delay
+    assert refund_due_at(told_late, 14 * day) == NOW + timedelta(days=31)
+    assert refund_due_at(told_late, 0) is None  # refunds off
+    assert refund_due_at(replace(told_late, status=MarketStatus.RESOLVED), 14 * day) is None
 
 
 def test_spoken_durations() -> None:

@@ -48,3 +48,24 @@ async def test_records_are_found_and_old_ones_purged_in_batches(database: Databa
         return sorted(int(i) for (i,) in await uow.conn.execute(sa.select(interaction_records.c.id)))
 
     assert await transactions.run(left) == [6, 7]
+
+
+async def test_the_records_of_the_workers_deferred_work_are_never_purged(database: Database) -> None:
+    # A deferred settlement or season start is recorded under its event's work key (negative): an operator may
+    # retry that event days later, and the record is all that stops the work applying twice.
+    work_key = -123_456_789_012_345_678
+    for key, at in ((work_key, T0), (1, T0), (2, T0 + timedelta(hours=1))):
+        await _record(database, key, at)
+    transactions = Transactions(database)
+
+    async def purge(uow: UnitOfWork) -> int:
+        purged = await uow.records.purge(T0 + timedelta(days=400), 10)
+        await uow.commit()
+        return purged
+
+    assert await transactions.run(purge) == 2
+
+    async def find(uow: UnitOfWork) -> dict[int, dict[str, object]]:
+        return await uow.records.find([work_key, 1, 2])
+
+    assert await transactions.run(find) == {work_key: {"n": work_key}}

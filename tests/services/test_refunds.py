@@ -1,5 +1,6 @@
 """Stale markets refund themselves (`app/services/refunds.py`) on the fakes: the creator hears a day before,
-then Hunch cancels the market with exact refunds; never an open, resolved or re-opened one, never when off."""
+then Hunch cancels the market with exact refunds; never an open, resolved or re-opened one, never when off, and
+never one whose creator has not had the reminder for a day."""
 
 from __future__ import annotations
 
@@ -48,13 +49,13 @@ async def test_the_creator_is_reminded_a_day_before_then_every_stake_is_refunded
     now, transactions, use_cases = _setup()
     await _closed_market(use_cases, now)
     assert await _pass(use_cases, now, CLOSES + timedelta(days=12, hours=23)) == ([], 0)
-    assert await _pass(use_cases, now, CLOSES + timedelta(days=13, minutes=1)) == ([], 1)
+    assert await _pass(use_cases, now, CLOSES + timedelta(days=13)) == ([], 1)
     assert await _pass(use_cases, now, CLOSES + timedelta(days=13, hours=2)) == ([], 0)  # reminded once
     reminders = [e for _, e in transactions.books.events if isinstance(e, MarketRefundDue)]
     assert [(e.number, e.creator_id, e.refund_at) for e in reminders] == [
         (1, ALICE, (CLOSES + timedelta(days=14)).isoformat())
     ]
-    assert await _pass(use_cases, now, CLOSES + timedelta(days=14, minutes=1)) == ([(GUILD, 1)], 0)
+    assert await _pass(use_cases, now, CLOSES + timedelta(days=14)) == ([(GUILD, 1)], 0)
     assert transactions.books.markets[next(iter(transactions.books.markets))].status is MarketStatus.CANCELLED
     assert {u: (await use_cases.balance(GUILD, u)).balance for u in (BOB, CAROL)} == {BOB: START, CAROL: START}
     actor, cancelled = transactions.books.events[-1]
@@ -86,7 +87,25 @@ async def test_resolved_and_open_markets_are_left_alone_and_an_unresolved_one_wa
     # A manager undoes the resolution: the market is closed again, and the delay starts over from now.
     await use_cases.unresolve_market(fresh(member(ADMIN, manager=True)), 1, "wrong")
     assert await _pass(use_cases, now, CLOSES + timedelta(days=28, hours=1)) == ([], 1)
-    assert await _pass(use_cases, now, CLOSES + timedelta(days=29, minutes=1)) == ([(GUILD, 1)], 0)
+    assert await _pass(use_cases, now, CLOSES + timedelta(days=29, minutes=1)) == ([], 0)  # told 23 hours ago
+    assert await _pass(use_cases, now, CLOSES + timedelta(days=29, hours=1)) == ([(GUILD, 1)], 0)
+    await books_balance(transactions)
+
+
+async def test_a_market_found_past_its_refund_time_is_reminded_first_and_refunded_a_day_later() -> None:
+    now, transactions, use_cases = _setup()
+    await _closed_market(use_cases, now)
+    now[0] = CLOSES + timedelta(days=5)  # a manager lowers the delay to two days: the market is already past it
+    await use_cases.update_config(fresh(member(ADMIN, manager=True)), ConfigChange(auto_refund_after_seconds=2 * 86400))
+    found = CLOSES + timedelta(days=5, minutes=1)
+    assert await _pass(use_cases, now, found) == ([], 1)  # reminded, not refunded
+    reminders = [e for _, e in transactions.books.events if isinstance(e, MarketRefundDue)]
+    assert [(e.number, e.creator_id, e.refund_at) for e in reminders] == [
+        (1, ALICE, (found + timedelta(days=1)).isoformat())
+    ]
+    assert await _pass(use_cases, now, found + timedelta(hours=23, minutes=59)) == ([], 0)
+    assert await _pass(use_cases, now, found + timedelta(days=1)) == ([(GUILD, 1)], 0)
+    assert {u: (await use_cases.balance(GUILD, u)).balance for u in (BOB, CAROL)} == {BOB: START, CAROL: START}
     await books_balance(transactions)
 
 
@@ -106,5 +125,6 @@ async def test_a_market_that_fails_to_refund_does_not_hold_back_the_others(monke
         return await real(uow, guild_id, number)
 
     monkeypatch.setattr(refunds, "refund_if_stale", failing)
+    assert await _pass(use_cases, now, CLOSES + timedelta(days=13)) == ([], 2)
     assert await _pass(use_cases, now, CLOSES + timedelta(days=15)) == ([(GUILD, 2)], 0)
     await books_balance(transactions)

@@ -22,7 +22,7 @@ from app.domain.audit import AuditAction
 from app.domain.events import DomainEvent
 from app.domain.guild import GuildSettings
 from app.domain.ledger import AccountKind, Transfer, TransferReason
-from app.domain.market import Market, MarketStatus
+from app.domain.market import Market, MarketStatus, refund_due_at
 from app.domain.price_history import BucketPoint, PricePoint
 from app.services.rows import (
     AccountTotal,
@@ -86,7 +86,6 @@ class FakeBooks:
     record_times: dict[int, datetime] = field(default_factory=dict)
     events: list[tuple[Actor, DomainEvent]] = field(default_factory=list)
     closing_announced: set[int] = field(default_factory=set)  # market ids
-    refund_reminded: set[int] = field(default_factory=set)  # market ids
     followups: dict[int, Followup] = field(default_factory=dict)
     messages: dict[int, FakeMessage] = field(default_factory=dict)  # by market id
     price_points: dict[tuple[int, int, datetime], BucketPoint] = field(
@@ -241,9 +240,9 @@ class FakeMarkets(_Repository):
             resolution=None,
             total_paid=None,
             closed_to_settle=False,
+            refund_reminded_at=None,
         )
         self.books.markets[market.id] = reopened
-        self.books.refund_reminded.discard(market.id)
         return reopened
 
     async def subsidize(self, market: Market, liquidity: int, shift: tuple[int, ...]) -> Market:
@@ -251,26 +250,28 @@ class FakeMarkets(_Repository):
         self.books.markets[market.id] = deeper
         return deeper
 
-    def _refund_at(self, market: Market) -> datetime | None:
-        after = self.books.guilds[market.guild_id].auto_refund_after_seconds
-        if market.status is not MarketStatus.CLOSED or market.closed_at is None or after <= 0:
-            return None
-        return market.closed_at + timedelta(seconds=after)
-
     async def refunds_due(self, now: datetime, limit: int) -> list[tuple[int, int]]:
-        due = [m for m in self.books.markets.values() if (at := self._refund_at(m)) is not None and at <= now]
+        due = [
+            m
+            for m in self.books.markets.values()
+            if (at := refund_due_at(m, self.books.guilds[m.guild_id].auto_refund_after_seconds)) is not None
+            and at <= now
+        ]
         return [(m.guild_id, m.number) for m in due][:limit]
 
     async def remind_refunds(self, now: datetime, before: int, limit: int) -> list[Market]:
         due = [
             m
             for m in self.books.markets.values()
-            if (at := self._refund_at(m)) is not None
-            and at - timedelta(seconds=before) <= now < at
-            and m.id not in self.books.refund_reminded
+            if m.status is MarketStatus.CLOSED
+            and m.closed_at is not None
+            and (after := self.books.guilds[m.guild_id].auto_refund_after_seconds) > 0
+            and m.closed_at + timedelta(seconds=after - before) <= now
+            and m.refund_reminded_at is None
         ][:limit]
-        self.books.refund_reminded.update(m.id for m in due)
-        return due
+        for m in due:
+            self.books.markets[m.id] = replace(m, refund_reminded_at=now)
+        return [self.books.markets[m.id] for m in due]
 
     async def closing_soon(self, now: datetime, until: datetime) -> list[Market]:
         soon = [
@@ -359,7 +360,8 @@ class FakeRecords(_Repository):
         return {i: copy.deepcopy(self.books.records[i]) for i in interaction_ids if i in self.books.records}
 
     async def purge(self, before: datetime, limit: int) -> int:
-        doomed = [i for i, at in sorted(self.books.record_times.items(), key=lambda r: r[1]) if at < before][:limit]
+        oldest = sorted(self.books.record_times.items(), key=lambda r: r[1])
+        doomed = [i for i, at in oldest if at < before and i > 0][:limit]  # work keys (negative) are kept
         for key in doomed:
             del self.books.records[key]
             del self.books.record_times[key]

@@ -24,7 +24,9 @@ from app.services.use_cases import UseCases
 
 
 def work_key(event: StoredEvent) -> int:
-    """The idempotency key of the work an event asks for: negative, so it is no interaction's snowflake."""
+    """The idempotency key of the work an event asks for: negative, so it is no interaction's snowflake, and
+    its record outlives the interactions' retention (the purge keeps negative keys): an event retried however
+    late finds it."""
     return -int(event.id.replace("-", "")[:15], 16)
 
 

@@ -1,8 +1,8 @@
 """Deferred season starts: a start acknowledged at once (a server with many members) is done here, as the
 manager who asked, and its reply finished by editing the interaction's original response.
 
-It runs once: it is recorded under a key derived from the request's event, so a redelivered event gets the
-recorded result and resets nobody twice.
+It runs once: it is recorded under a key derived from the request's event (`work_key`, kept past the
+interactions' retention), so a redelivered or retried event gets the recorded result and resets nobody twice.
 """
 
 from __future__ import annotations

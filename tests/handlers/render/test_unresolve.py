@@ -55,8 +55,10 @@ def test_the_notice_says_what_was_undone_what_it_took_and_where_the_market_stand
 
 def test_the_reminder_pings_the_creator_and_nobody_else() -> None:
     data = refund_reminder_data(view("closed"), 5, NOW)
-    assert data["content"].startswith("⏳ <@5>, market #12 is closed and unresolved")
-    assert f"<t:{int(NOW.timestamp())}:R>" in data["content"]
+    assert data["content"] == (
+        "⏳ <@5>, market #12 is closed and unresolved: it will be cancelled and its stakes refunded "
+        f"<t:{int(NOW.timestamp())}:R> unless it is resolved before then."
+    )  # no promise of every stake in full: a cancellation's refunds may be scaled down to what the pool holds
     assert data["allowed_mentions"] == {"parse": [], "users": ["5"]}
 
 
