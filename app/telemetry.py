@@ -65,7 +65,7 @@ TRANSACTION_DURATION = Metric(
     unit="Seconds",
 )
 TRANSACTION_RETRIES = Metric("hunch_db_transaction_retries_total", "counter", "Retried transactions", ("reason",))
-DB_ERRORS = Metric("hunch_db_errors_total", "counter", "Database failures that reached a reply", ("kind",))
+DB_ERRORS = Metric("hunch_db_errors_total", "counter", "Failed transactions (every process's), by kind", ("kind",))
 STATEMENT_DURATION = Metric(
     "hunch_db_statement_duration_seconds",
     "histogram",
