@@ -185,7 +185,7 @@ def build_worker(hunch: Hunch) -> Worker:
 
     if hunch.discord_api is None:
         hunch.discord_api = discord_api(hunch.settings)
-    board = DiscordBoard(hunch.discord_api)
+    board = DiscordBoard(hunch.discord_api, hunch.clock)
     transactions = hunch.transactions
     interval = timedelta(seconds=hunch.settings.live_update_interval_seconds)
     live = LiveMessages(transactions, board, interval, hunch.clock)

@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = commands.add_parser("worker", help="deliver the event log: live messages, notifications, deferred work")
     worker.add_argument("--once", action="store_true", help="deliver what is due, then exit")
+    _metrics_port_option(worker)
 
     events = commands.add_parser("events", help="the event log: lag, dead events, re-driving, replaying")
     event_commands = events.add_subparsers(dest="events_command", required=True, metavar="ACTION")
@@ -69,7 +70,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scheduler.add_argument("--interval", type=float, default=60.0, help="seconds between passes (default 60)")
     scheduler.add_argument("--once", action="store_true", help="run one pass and exit")
+    _metrics_port_option(scheduler)
     return parser
+
+
+def _metrics_port_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="serve this process's Prometheus metrics on PORT, bound to HOST (default: METRICS_PORT; 0: none)",
+    )
 
 
 def _workers(settings: Settings, requested: int | None) -> int:
@@ -92,6 +104,20 @@ def _metrics_dir() -> None:
         if name.endswith(".db"):
             os.remove(os.path.join(directory, name))
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+
+
+def _own_metrics(settings: Settings, requested_port: int | None) -> None:
+    """Export the metrics of a worker or scheduler process on a port of its own. Each keeps them in its own
+    registry, never in `PROMETHEUS_MULTIPROC_DIR`: it usually runs in a container of its own (no files shared
+    with `serve`), `serve` empties that directory when it starts, and a process scraped both on its own and
+    through `serve`'s /metrics would be counted twice. Prometheus scrapes it as a target of its own."""
+    port = settings.metrics_port if requested_port is None else requested_port
+    if not port:
+        return
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)  # read when prometheus-client is first imported, just below
+    from app.bootstrap import prometheus_metrics
+
+    prometheus_metrics().serve(os.environ.get("HOST", "127.0.0.1"), port)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -150,8 +176,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         )
     if args.command == "scheduler":
+        _own_metrics(settings, args.metrics_port)
         return asyncio.run(_scheduler(settings, args.interval, args.once))
     if args.command == "worker":
+        _own_metrics(settings, args.metrics_port)
         return asyncio.run(_worker(settings, args.once))
     if args.command == "events":
         from app.event_commands import run_events_command

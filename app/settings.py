@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     worker_poll_seconds: Annotated[float, Field(gt=0)] = Field(default=5.0, validation_alias="WORKER_POLL_SECONDS")
     worker_max_attempts: Annotated[int, Field(ge=1)] = Field(default=8, validation_alias="WORKER_MAX_ATTEMPTS")
     worker_queue_url: str = Field(default="", validation_alias="WORKER_QUEUE_URL")
+    metrics_port: Annotated[int, Field(ge=0, le=65535)] = Field(default=0, validation_alias="METRICS_PORT")
     trade_rate_limit: Annotated[int, Field(ge=1)] = Field(default=10, validation_alias="TRADE_RATE_LIMIT")
     trade_rate_window_seconds: Annotated[float, Field(gt=0)] = Field(
         default=10.0, validation_alias="TRADE_RATE_WINDOW_SECONDS"

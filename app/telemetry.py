@@ -65,7 +65,7 @@ TRANSACTION_DURATION = Metric(
     unit="Seconds",
 )
 TRANSACTION_RETRIES = Metric("hunch_db_transaction_retries_total", "counter", "Retried transactions", ("reason",))
-DB_ERRORS = Metric("hunch_db_errors_total", "counter", "Database failures that reached a reply", ("kind",))
+DB_ERRORS = Metric("hunch_db_errors_total", "counter", "Failed transactions (every process's), by kind", ("kind",))
 STATEMENT_DURATION = Metric(
     "hunch_db_statement_duration_seconds",
     "histogram",
@@ -102,8 +102,14 @@ OUTBOX_LAG = Metric(
 BETS = Metric("hunch_bets_total", "counter", "Trades placed", ("side",))
 POINTS_TRADED = Metric("hunch_points_traded_total", "counter", "Points staked or received by trades")
 MARKETS_CREATED = Metric("hunch_markets_created_total", "counter", "Markets created")
-MARKETS_RESOLVED = Metric("hunch_markets_resolved_total", "counter", "Markets resolved")
-MARKETS_CANCELLED = Metric("hunch_markets_cancelled_total", "counter", "Markets cancelled")
+MARKETS_RESOLVED = Metric("hunch_markets_resolved_total", "counter", "Resolutions (again after an unresolve)")
+MARKETS_CANCELLED = Metric("hunch_markets_cancelled_total", "counter", "Cancellations (again after an unresolve)")
+MARKETS_UNRESOLVED = Metric(
+    "hunch_markets_unresolved_total", "counter", "Settlements undone, by what was undone", ("undone",)
+)
+SUBSIDIES = Metric("hunch_subsidies_total", "counter", "Subsidies added to markets")
+POINTS_SUBSIDIZED = Metric("hunch_points_subsidized_total", "counter", "Points added to markets by subsidies")
+SEASONS_STARTED = Metric("hunch_seasons_started_total", "counter", "Seasons started")
 ACTIVE_MEMBERS = Metric(
     "hunch_active_members",
     "gauge",
@@ -135,6 +141,10 @@ VOCABULARY: tuple[Metric, ...] = (
     MARKETS_CREATED,
     MARKETS_RESOLVED,
     MARKETS_CANCELLED,
+    MARKETS_UNRESOLVED,
+    SUBSIDIES,
+    POINTS_SUBSIDIZED,
+    SEASONS_STARTED,
     ACTIVE_MEMBERS,
 )
 

@@ -38,7 +38,7 @@ def test_an_installed_recorder_gets_every_measurement() -> None:
 
 def test_the_vocabulary_is_the_contracts() -> None:
     names = [metric.name for metric in telemetry.VOCABULARY]
-    assert len(names) == len(set(names)) == 23
+    assert len(names) == len(set(names)) == 27
     for metric in telemetry.VOCABULARY:
         assert metric.name.startswith("hunch_")
         assert metric.name.endswith("_total") == (metric.kind == "counter")

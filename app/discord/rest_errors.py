@@ -48,7 +48,8 @@ class DiscordUnavailable(DiscordApiError):
 UNKNOWN_CHANNEL = 10003
 MESSAGE_GONE = frozenset({UNKNOWN_CHANNEL, 10008, 10015})  # unknown channel, unknown message, unknown webhook
 OLD_MESSAGE_EDITS = 30046  # "Maximum number of edits to messages older than 1 hour reached. Try again later"
-MISSING_ACCESS = frozenset({50001, 50013})  # missing access, missing permissions
+MISSING_PERMISSIONS = 50013  # e.g. an upload without Attach Files in the channel
+MISSING_ACCESS = frozenset({50001, MISSING_PERMISSIONS})  # missing access, missing permissions
 
 
 def describe_error_body(body: Any) -> str:

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, start_http_server
 from prometheus_client import multiprocess as prometheus_multiprocess
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -46,6 +46,11 @@ class PrometheusRecorder:
             series.observe(value)
         else:
             series.set(value)
+
+    def serve(self, host: str, port: int) -> None:
+        """Answer scrapes of this process's registry on `host:port` (any path), from a daemon thread: for the
+        processes that have no HTTP server of their own (`python -m app worker`, `python -m app scheduler`)."""
+        start_http_server(port, addr=host, registry=self.registry)
 
     def render(self) -> bytes:
         directory = multiprocess_dir()

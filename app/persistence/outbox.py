@@ -21,7 +21,16 @@ import sqlalchemy as sa
 
 from app import telemetry
 from app.domain.actor import Actor
-from app.domain.events import DomainEvent, MarketCancelled, MarketCreated, MarketResolved, TradeExecuted
+from app.domain.events import (
+    DomainEvent,
+    MarketCancelled,
+    MarketCreated,
+    MarketResolved,
+    MarketSubsidized,
+    MarketUnresolved,
+    SeasonStarted,
+    TradeExecuted,
+)
 from app.persistence.session import Session
 from app.persistence.writes import Write
 from models.tables import event_pending, event_streams, events
@@ -108,7 +117,9 @@ class SqlEventLog:
         return [Write(bump, bumps, many=True), Write(insert, rows, many=True), Write(waiting, bumps, many=True)]
 
     def committed(self) -> None:
-        """The transaction committed: count what its events say happened (the business metrics)."""
+        """The transaction committed: count what its events say happened (the business metrics). Settlements
+        are counted as they happen, so a market resolved, unresolved and resolved again counts two resolutions
+        and one unresolve (`undone="resolved"`): resolved minus unresolved{undone="resolved"} is what stays."""
         written, self._written = self._written, []
         for event in written:
             if isinstance(event, TradeExecuted):
@@ -120,6 +131,18 @@ class SqlEventLog:
                 telemetry.count(telemetry.MARKETS_RESOLVED)
             elif isinstance(event, MarketCancelled):
                 telemetry.count(telemetry.MARKETS_CANCELLED)
+            elif isinstance(event, MarketUnresolved):
+                telemetry.count(telemetry.MARKETS_UNRESOLVED, undone=_undone(event.undone))
+            elif isinstance(event, MarketSubsidized):
+                telemetry.count(telemetry.SUBSIDIES)
+                telemetry.count(telemetry.POINTS_SUBSIDIZED, event.amount)
+            elif isinstance(event, SeasonStarted):
+                telemetry.count(telemetry.SEASONS_STARTED)
+
+
+def _undone(resolution: dict[str, Any]) -> str:
+    """What an unresolve undid, as the label names it: `cancelled` or `resolved` (a weighted one too)."""
+    return "cancelled" if "cancelled" in resolution else "resolved"
 
 
 _COLUMNS = (

@@ -265,3 +265,39 @@ async def test_an_outage_opens_the_breaker_and_interactions_never_wait_for_disco
     await worker.drain()
     assert breaker.state is BreakerState.CLOSED
     assert stand_in.edits(), "once Discord is back the message catches up"
+
+
+async def test_a_channel_where_the_bot_may_not_attach_files_still_sees_its_prices_move_without_the_chart(
+    make_discord: MakeDiscord, stand_in: StandInDiscord, alice: User, bob: User
+) -> None:
+    clock = SharedTime()
+    discord = await _client(make_discord, clock)
+    created = await discord.command(alice, "market create", question="Charted?")
+    worker = discord.hunch.worker  # type: ignore[union-attr]
+    await worker.drain()
+    message_id = stand_in.originals[_token(created)]
+    stand_in.no_attach_files.add(stand_in.channel_id)  # Attach Files denied in the market's channel
+    clock.advance(16 * 60)  # the interaction's token has expired: only the bot can edit the message now
+
+    def patches() -> list[tuple[int, bool]]:
+        return [(c.status, bool(c.files)) for c in stand_in.calls if c.method == "PATCH"]
+
+    await discord.command(bob, "bet", market="1", outcome="Yes", amount=50)
+    await worker.drain()
+    assert patches() == [(403, True), (200, False)]  # the same edit again, without the chart
+    drawn = stand_in.messages[message_id]
+    assert drawn["embeds"][0]["fields"][1]["value"] == "1" and "image" not in drawn["embeds"][0]
+    assert drawn["attachments"] == []
+
+    await discord.command(bob, "bet", market="1", outcome="No", amount=20)
+    clock.advance(3)
+    await worker.drain()
+    assert patches()[2:] == [(200, False)]  # remembered: no upload tried, no refusal
+    assert stand_in.messages[message_id]["embeds"][0]["fields"][1]["value"] == "2"
+
+    stand_in.no_attach_files.clear()  # the permission is granted; an hour later the chart is tried again
+    clock.advance(3600)
+    await discord.command(bob, "bet", market="1", outcome="Yes", amount=10)
+    await worker.drain()
+    assert patches()[3:] == [(200, True)]
+    assert stand_in.messages[message_id]["embeds"][0]["image"] == {"url": "attachment://chart.png"}

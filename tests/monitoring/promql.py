@@ -81,3 +81,11 @@ def documented_metrics() -> dict[str, Metric]:
         name = cells[0].strip("`")
         metrics[name] = Metric(name, cells[1], frozenset(re.findall(r"`(\w+)`", cells[2])))
     return metrics
+
+
+def documented_row(metric: str) -> tuple[str, set[str]]:
+    """The meaning the README's metrics table gives `metric`, and the label values it names (in backticks)."""
+    readme = (REPO / "README.md").read_text()
+    [row] = [line for line in readme.splitlines() if line.startswith(f"| `{metric}` |")]
+    meaning = row.strip().strip("|").split("|")[-1]
+    return meaning, {value for value in re.findall(r"`(\w+)`", meaning) if not value.startswith("hunch_")}

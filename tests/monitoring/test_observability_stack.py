@@ -77,3 +77,15 @@ def test_grafana_opens_on_the_hunch_dashboard_without_a_login() -> None:
     assert (sources["/etc/grafana/provisioning"] / "datasources").is_dir()
     home = Path(environment["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"])
     assert (sources[str(home.parent)] / home.name).is_file()
+
+
+def test_the_processes_without_an_http_server_export_metrics_where_prometheus_scrapes_them() -> None:
+    scrape = yaml.safe_load((REPO / "infra/monitoring/prometheus/prometheus.yml").read_text())
+    [hunch] = [job for job in scrape["scrape_configs"] if job["job_name"] == "hunch"]
+    targets = {t for c in hunch["static_configs"] for t in c["targets"]}
+    targets |= {f"{name}:{d['port']}" for d in hunch["dns_sd_configs"] for name in d["names"]}
+    for name in ("scheduler", "worker"):
+        command = services()[name]["command"]
+        port = command[command.index("--metrics-port") + 1]
+        assert f"{name}:{port}" in targets, f"Prometheus does not scrape the {name}'s metrics"
+    assert "worker" in services()["worker"]["profiles"]  # serve runs workers in-process by default

@@ -142,7 +142,9 @@ def test_prometheus_scrapes_hunch_and_alerts_through_alertmanager() -> None:
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     hunch = jobs["hunch"]
     assert hunch.get("metrics_path", "/metrics") == "/metrics"
-    assert [t for c in hunch["static_configs"] for t in c["targets"]] == ["app:8000"]
+    assert [t for c in hunch["static_configs"] for t in c["targets"]] == ["app:8000", "scheduler:9100"]
+    # The standalone workers, however many run: each exports its own registry on its metrics port.
+    assert [(d["names"], d["port"]) for d in hunch["dns_sd_configs"]] == [(["worker"], 9100)]
     [alertmanagers] = config["alerting"]["alertmanagers"]
     assert alertmanagers["static_configs"][0]["targets"] == ["alertmanager:9093"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.telemetry import VOCABULARY
 from tests.monitoring.promql import documented_metrics, label_names, metric_names
 
 
@@ -34,4 +35,6 @@ def test_the_readme_documents_the_vocabulary() -> None:
         "hunch_trade_batch_size_sum",
         "hunch_trade_batch_size_count",
     }
-    assert len(metrics) == 23
+    assert len(metrics) == 27
+    recorded = {metric.name: frozenset(metric.labels) for metric in VOCABULARY}
+    assert {name: metric.labels for name, metric in metrics.items()} == recorded  # what the code records

@@ -104,6 +104,31 @@ async def test_metrics_count_the_interactions_answered(served: DiscordClient, al
     assert value(samples, "hunch_db_slow_statements_total") == 0
 
 
+async def test_settlements_undone_subsidies_and_season_starts_are_counted_as_they_happen(
+    served: DiscordClient, alice: User, bob: User
+) -> None:
+    admin = User("700000000000000001", "boss", "The Boss", permissions="8")
+    await served.command(alice, "market create", question="Rain?", outcomes="Yes, No")
+    await served.command(alice, "market create", question="Snow?", outcomes="Yes, No")
+    await served.command(bob, "bet", market="1", outcome="Yes", amount=100)
+    assert "liquidity" in (await served.command(bob, "market subsidize", market="1", amount=250)).content
+    assert "resolved" in (await served.command(alice, "market resolve", market="1", outcome="Yes")).text
+    assert "unresolved" in (await served.command(alice, "market unresolve", market="1")).text
+    assert "resolved" in (await served.command(alice, "market resolve", market="1", outcome="No")).text
+    await served.command(alice, "market cancel", market="2")
+    await served.command(alice, "market unresolve", market="2")
+    assert "starts now" in (await served.command(admin, "admin season start", name="Spring")).text
+
+    samples = parse((await served.http.get("/metrics")).text)
+    assert value(samples, "hunch_markets_resolved_total") == 2  # each resolution, the second after the unresolve
+    assert value(samples, "hunch_markets_unresolved_total", undone="resolved") == 1  # so one market stays resolved
+    assert value(samples, "hunch_markets_cancelled_total") == 1
+    assert value(samples, "hunch_markets_unresolved_total", undone="cancelled") == 1
+    assert value(samples, "hunch_subsidies_total") == 1
+    assert value(samples, "hunch_points_subsidized_total") == 250
+    assert value(samples, "hunch_seasons_started_total") == 1
+
+
 async def test_no_label_holds_an_id(served: DiscordClient, alice: User) -> None:
     await served.command(alice, "market create", question="Rain?", outcomes="Yes, No")
     market = await served.command(alice, "market show", market="1")

@@ -4,20 +4,24 @@ honestly, and retried safely."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app import telemetry
 from app.domain.actor import Actor
 from app.domain.errors import OutcomeUnknown, Unavailable
 from app.persistence.database import Database
-from app.persistence.unit_of_work import Transactions, UnitOfWork
+from app.persistence.unit_of_work import Transactions, UnitOfWork, run_transaction
 from app.services.trading_desk import TradingDesk
 from app.services.use_cases import UseCases
 from app.services.verify import verify_ledger
 from models.tables import transfers
+from tests.monitoring.promql import documented_row
 
 GUILD = 900000000000000001
 ALICE, BOB = 11, 12
@@ -136,3 +140,70 @@ async def test_a_commit_that_need_not_wait_for_the_disk_relaxes_only_its_own_tra
     await transactions.run(opening(13, True))
     assert seen == ["off", "on", "off", "on"]
     assert await transactions.run(verify_ledger) == []
+
+
+class _Kept:
+    def __init__(self) -> None:
+        self.labels: dict[str, set[str]] = {}
+
+    def record(self, metric: telemetry.Metric, value: float, labels: Mapping[str, str]) -> None:
+        self.labels.setdefault(metric.name, set()).update(labels.values())
+
+
+class _PgError(Exception):
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(f"SQLSTATE {sqlstate}")
+        self.sqlstate = sqlstate
+
+
+def _fails_once(error: Exception) -> Callable[[UnitOfWork], Awaitable[None]]:
+    failed: list[Exception] = []
+
+    async def work(uow: UnitOfWork) -> None:
+        await uow.conn.execute(sa.text("SELECT 1"))
+        if not failed:
+            failed.append(error)
+            raise error
+        await uow.commit()
+
+    return work
+
+
+async def test_the_retries_and_errors_the_readme_documents_are_those_every_transaction_records(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = _Kept()
+    telemetry.install(kept)
+    for error in (
+        DBAPIError("UPDATE", {}, _PgError("40001")),  # serialization failure
+        DBAPIError("UPDATE", {}, _PgError("40P01")),  # deadlock
+        DBAPIError("UPDATE", {}, _PgError("55P03")),  # lock not available
+        OperationalError("UPDATE", {}, Exception("database is locked")),  # SQLite's busy lock
+    ):
+        await run_transaction(database, _fails_once(error))
+    await run_transaction(
+        database, _fails_once(IntegrityError("INSERT", {}, Exception("duplicate key"))), retry_integrity=True
+    )
+    lost = DBAPIError("UPDATE", {}, ConnectionResetError("connection reset"), connection_invalidated=True)
+    with pytest.raises(Unavailable):  # a lost connection is never retried
+        await run_transaction(database, _fails_once(lost))
+    with pytest.raises(DBAPIError):
+        await run_transaction(database, _fails_once(DBAPIError("SELECT", {}, _PgError("42P01"))))
+    _drop_the_connection_during_commit(monkeypatch, after_committing=False)
+    with pytest.raises(OutcomeUnknown):
+        await run_transaction(database, _commits)
+
+    retries = kept.labels["hunch_db_transaction_retries_total"]
+    assert retries == {"serialization", "deadlock"}
+    assert documented_row("hunch_db_transaction_retries_total")[1] == retries
+    errors = kept.labels["hunch_db_errors_total"]
+    assert errors == {"unavailable", "other", "commit_unknown"}
+    meaning, kinds = documented_row("hunch_db_errors_total")
+    assert kinds == errors
+    # None of these transactions answered an interaction: the README must not say only replies are counted.
+    assert "worker" in meaning and "scheduler" in meaning and "reached a reply" not in meaning
+
+
+async def _commits(uow: UnitOfWork) -> None:
+    await uow.conn.execute(sa.text("SELECT 1"))
+    await uow.commit()

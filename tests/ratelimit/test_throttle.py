@@ -6,16 +6,18 @@ a warning."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from app import telemetry
 from app.domain.actor import Actor
 from app.domain.errors import RateLimited
 from app.ratelimit import Decision, Limit, MemoryRateLimiter
 from app.ratelimit.throttle import RateLimitThrottle, ThrottleLimits
 from app.services.ports import ThrottledAction
+from tests.monitoring.promql import documented_row
 
 GUILD, OTHER_GUILD = 900000000000000001, 900000000000000002
 TRADE, CREATE = ThrottledAction.TRADE, ThrottledAction.CREATE_MARKET
@@ -140,3 +142,23 @@ async def test_a_limiter_that_fails_lets_the_action_through_and_warns(caplog: py
     assert all(r.exc_info is not None and r.exc_info[0] is ConnectionError for r in warnings)
     assert all(key in warnings[0].getMessage() for key, _ in throttle.checks(alice, TRADE))
     assert all(key in warnings[-1].getMessage() for key, _ in throttle.checks(alice, CREATE))
+
+
+async def test_refusals_are_counted_by_the_scopes_the_readme_documents(throttle: RateLimitThrottle) -> None:
+    scopes: list[str] = []
+
+    class Kept:
+        def record(self, metric: telemetry.Metric, value: float, labels: Mapping[str, str]) -> None:
+            if metric is telemetry.RATE_LIMIT_REFUSALS:
+                scopes.append(labels["scope"])
+
+    telemetry.install(Kept())
+    alice, bob = member(1), member(2)
+    for who, action, times in ((alice, TRADE, 2), (bob, TRADE, 1), (alice, CREATE, 1)):
+        for _ in range(times):
+            await throttle(who, action)
+    for who, action in ((alice, TRADE), (bob, TRADE), (alice, CREATE)):  # the member's, the server's, creating
+        with pytest.raises(RateLimited):
+            await throttle(who, action)
+    assert scopes == ["trade", "trade", "create"]  # the limiter does not say which of a trade's keys refused
+    assert documented_row("hunch_rate_limit_refusals_total")[1] == set(scopes)

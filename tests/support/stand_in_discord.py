@@ -1,6 +1,7 @@
 """Discord's REST API as far as Hunch uses it, on respx at the HTTP boundary: interaction replies
 (`/webhooks/{app}/{token}/messages/@original`), channel messages (create with nonce, edit), Discord's
-rate-limit headers, and failures on demand (429s, error codes, an outage). A multipart/form-data body is
+rate-limit headers, and failures on demand (429s, error codes, an outage, a channel where the bot may not
+attach files). A multipart/form-data body is
 read as Discord reads it (`payload_json`, `files[n]` each described by `attachments[n]`), and refused with
 Discord's 400 when a file has no attachment entry or an embed shows an `attachment://` that was not sent.
 
@@ -48,6 +49,7 @@ class StandInDiscord:
     calls: list[Call] = field(default_factory=list)
     failures: list[httpx.Response | Exception] = field(default_factory=list)  # the next calls' answers
     down: bool = False  # every call fails as if Discord's API were unreachable
+    no_attach_files: set[str] = field(default_factory=set)  # channels where the bot lacks Attach Files
     channel_id: str = CHANNEL_ID  # where interactions come from, so where their replies are
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1_300_000_000_000_000_000))
 
@@ -93,7 +95,14 @@ class StandInDiscord:
                 Call(request.method, route, body, answer.status_code, request.headers.get("authorization"))
             )
             return answer
-        response = self._answer(request.method, path, body, request.headers.get("authorization"))
+        if (
+            files
+            and (match := _MESSAGE.match(path) or _MESSAGES.match(path))
+            and match["channel"] in self.no_attach_files
+        ):
+            response = httpx.Response(403, json={"message": "Missing Permissions", "code": 50013})
+        else:
+            response = self._answer(request.method, path, body, request.headers.get("authorization"))
         message_id = None
         if match := _ORIGINAL.match(path):
             message_id = self.originals.get(match["token"])
