@@ -42,7 +42,8 @@ def database_url(sqlite_template: Path, tmp_path: Path) -> str:
 
 
 async def _stale_market_and_a_trade(database_url: str) -> None:
-    """A market traded on, closed 26 days ago and never resolved: the next pass refunds it."""
+    """A market traded on, closed 26 days ago, its creator reminded 12 days ago and never resolved: the next
+    pass refunds it."""
     now = [datetime.now(UTC) - timedelta(days=30)]
     database = Database(make_settings(database_url, "0" * 64))
     transactions = Transactions(database, lambda: now[0])
@@ -53,6 +54,8 @@ async def _stale_market_and_a_trade(database_url: str) -> None:
         await use_cases.buy(Actor(GUILD, 12, interaction_id=1_700_000_000_000_000_002), 1, 0, 50)
         now[0] += timedelta(days=4)
         assert await use_cases.close_expired_markets(now[0]) == [(GUILD, 1)]
+        now[0] += timedelta(days=13, hours=12)  # a day before its refund (the default: 14 days after closing)
+        assert await use_cases.remind_refunds(now[0]) == 1
     finally:
         await database.dispose()
 
