@@ -4,16 +4,17 @@ leaderboards by profit and by accuracy, each an index look-up."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
 
 from app.domain import limits
 from app.domain.market import MarketStatus
-from app.domain.records import ForecastRecord, MarketResult, qualified_brier
+from app.domain.records import ForecastRecord, qualified_brier
 from app.persistence.session import Session
-from models.tables import market_results, markets, member_records, positions, trades
+from models.tables import accounts, market_results, markets, member_records, positions, trades
 
 _p = sa.bindparam
 _RESULT = ("market_id", "account_id", "guild_id", "user_id", "paid_in", "taken_out", "payout", "brier")
@@ -73,6 +74,101 @@ def _accumulate(insert: Any) -> Any:
     )
 
 
+def _pairs(dialect: str, name: str, value: str) -> Any:
+    """A parameter holding account id -> value as rows (`account_id`, `value`): two arrays on Postgres, a
+    JSON list of pairs on SQLite."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        big = ARRAY(sa.BigInteger())
+        ids, values = _p(f"{name}_ids", type_=big), _p(f"{name}_values", type_=big)
+        return sa.select(sa.func.unnest(ids).label("account_id"), sa.func.unnest(values).label(value)).subquery(name)
+    pairs = sa.func.json_each(_p(name, type_=sa.Text())).table_valued("value")
+    return sa.select(
+        sa.func.json_extract(pairs.c.value, "$[0]").label("account_id"),
+        sa.func.json_extract(pairs.c.value, "$[1]").label(value),
+    ).subquery(name)
+
+
+def _holders(dialect: str) -> sa.Select[Any]:
+    """Each holder's result in the market, from their positions (every position of the market: its holders,
+    whatever they hold now), the payouts and the Brier scores, in account order."""
+    p = positions.c
+    held = (
+        sa.select(p.account_id, sa.func.sum(p.paid_in).label("paid_in"), sa.func.sum(p.taken_out).label("taken_out"))
+        .where(p.market_id == _p("results_market_id", type_=sa.BigInteger()))
+        .group_by(p.account_id)
+        .subquery("held")
+    )
+    paid, scored = _pairs(dialect, "results_payouts", "payout"), _pairs(dialect, "results_scores", "brier")
+    return (
+        sa.select(
+            _p("results_market_id", type_=sa.BigInteger()),
+            held.c.account_id,
+            _p("results_guild_id", type_=sa.BigInteger()),
+            accounts.c.user_id,
+            held.c.paid_in,
+            held.c.taken_out,
+            sa.func.coalesce(paid.c.payout, 0),
+            scored.c.brier,
+        )
+        .select_from(held)
+        .join(accounts, accounts.c.id == held.c.account_id)
+        .outerjoin(paid, paid.c.account_id == held.c.account_id)
+        .outerjoin(scored, scored.c.account_id == held.c.account_id)
+        .order_by(held.c.account_id)
+    )
+
+
+def _records_from(results: Any) -> Any:
+    """The record rows that `results` (rows shaped like `market_results`) add, in account order."""
+    profit = results.c.payout + results.c.taken_out - results.c.paid_in
+    total = sa.func.coalesce(results.c.brier, 0)
+    scored = sa.case((results.c.brier.is_(None), 0), else_=1)
+    return sa.select(
+        results.c.account_id,
+        results.c.guild_id,
+        results.c.user_id,
+        sa.literal(1),
+        sa.case((profit > 0, 1), else_=0),
+        results.c.paid_in,
+        profit,
+        total,
+        scored,
+        _ranked(total, scored),
+    ).order_by(results.c.account_id)
+
+
+def _settle_statements(dialect: str) -> tuple[Any, ...]:
+    """Postgres: one statement, the results inserted and their rows added to the records through RETURNING.
+    SQLite: the results inserted, then the market's results added to the records."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+
+        inserted = (
+            insert(market_results)
+            .from_select(list(_RESULT), _holders(dialect))
+            .returning(*(market_results.c[name] for name in _RESULT))
+            .cte("settled_results")
+        )
+        return (_accumulate(insert(member_records).from_select(list(_RECORD), _records_from(inserted))),)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    written = (
+        sa.select(market_results)
+        .where(market_results.c.market_id == _p("results_market_id", type_=sa.BigInteger()))
+        .subquery("written")
+    )
+    return (
+        sa.insert(market_results).from_select(list(_RESULT), _holders(dialect)),
+        # SQLite reads `INSERT … SELECT … ON CONFLICT` only when the SELECT has a WHERE.
+        _accumulate(sqlite_insert(member_records).from_select(list(_RECORD), _records_from(written).where(sa.true()))),
+    )
+
+
+_SETTLE: dict[str, tuple[Any, ...]] = {}
+
+
 def _unsettle() -> sa.Update:
     r, out = member_records.c, market_results.c
     was_scored = sa.case((out.brier.is_(None), 0), else_=1)
@@ -104,29 +200,19 @@ class SqlScores:
         rows = await self._session.conn.execute(_LAST_TRADES, {"last_market_id": market_id})
         return {int(account_id): tuple(str(p) for p in prices) for account_id, prices in rows}
 
-    def settle(self, guild_id: int, market_id: int, results: Sequence[MarketResult]) -> None:
-        writes = self._session.writes
-        for r in results:
-            writes.insert(
-                market_results,
-                _RESULT,
-                (market_id, r.account_id, guild_id, r.user_id, r.paid_in, r.taken_out, r.payout, r.brier),
-            )
-            scored = 0 if r.brier is None else 1
-            total = r.brier or 0
-            record = (
-                r.account_id,
-                guild_id,
-                r.user_id,
-                1,
-                int(r.won),
-                r.paid_in,
-                r.profit,
-                total,
-                scored,
-                qualified_brier(total, scored),
-            )
-            writes.insert(member_records, _RECORD, record, conflict=_accumulate)
+    def settle(self, guild_id: int, market_id: int, payouts: Mapping[int, int], scores: Mapping[int, int]) -> None:
+        dialect = self._session.dialect
+        statements = _SETTLE.get(dialect)
+        if statements is None:
+            statements = _SETTLE[dialect] = _settle_statements(dialect)
+        params: dict[str, Any] = {"results_market_id": market_id, "results_guild_id": guild_id}
+        for name, values in (("results_payouts", payouts), ("results_scores", scores)):
+            if dialect == "postgresql":
+                params[f"{name}_ids"], params[f"{name}_values"] = list(values), list(values.values())
+            else:
+                params[name] = json.dumps(list(values.items()))
+        for statement in statements:
+            self._session.writes.statement(statement, params)
 
     async def unsettle(self, market_id: int) -> None:
         conn, params = self._session.conn, {"unsettle_market_id": market_id}

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from app.domain.ledger import AccountKind
 from app.domain.market import MarketStatus
-from app.domain.records import ForecastRecord, MarketResult
+from app.domain.records import ForecastRecord, MarketResult, market_results
 from app.domain.seasons import FIRST_SEASON, Season, default_name, name_key
 
 if TYPE_CHECKING:
@@ -37,9 +37,17 @@ class FakeScores:
     async def last_prices(self, market_id: int) -> dict[int, tuple[str, ...]]:
         return {account: prices for (m, account), prices in self.books.last_prices.items() if m == market_id}
 
-    def settle(self, guild_id: int, market_id: int, results: Sequence[MarketResult]) -> None:
+    def settle(self, guild_id: int, market_id: int, payouts: Mapping[int, int], scores: Mapping[int, int]) -> None:
         def apply() -> None:
-            for result in results:
+            flows: dict[int, list[int]] = {}
+            for (m, account, _), (_, paid_in, taken_out) in sorted(self.uow.state.positions.items()):
+                if m == market_id:
+                    flow = flows.setdefault(account, [0, 0])
+                    flow[0] += paid_in
+                    flow[1] += taken_out
+            accounts = self.uow.state.accounts
+            holders = [(a, int(accounts[a].user_id or 0), paid, taken) for a, (paid, taken) in flows.items()]
+            for result in market_results(holders, payouts, scores):
                 key = (market_id, result.account_id)
                 assert key not in self.books.results, "a market's result written twice"
                 self.books.results[key] = (guild_id, result)
