@@ -5,7 +5,7 @@ leaderboards by profit and by accuracy, each an index look-up."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,7 +14,8 @@ from app.domain import limits
 from app.domain.market import MarketStatus
 from app.domain.records import ForecastRecord, qualified_brier
 from app.persistence.session import Session
-from models.tables import accounts, market_results, markets, member_records, positions, trades
+from app.services.rows import Holding
+from models.tables import market_results, markets, member_records, positions, trades
 
 _p = sa.bindparam
 _RESULT = ("market_id", "account_id", "guild_id", "user_id", "paid_in", "taken_out", "payout", "brier")
@@ -74,50 +75,22 @@ def _accumulate(insert: Any) -> Any:
     )
 
 
-def _pairs(dialect: str, name: str, value: str) -> Any:
-    """A parameter holding account id -> value as rows (`account_id`, `value`): two arrays on Postgres, a
-    JSON list of pairs on SQLite."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import ARRAY
-
-        big = ARRAY(sa.BigInteger())
-        ids, values = _p(f"{name}_ids", type_=big), _p(f"{name}_values", type_=big)
-        return sa.select(sa.func.unnest(ids).label("account_id"), sa.func.unnest(values).label(value)).subquery(name)
-    pairs = sa.func.json_each(_p(name, type_=sa.Text())).table_valued("value")
-    return sa.select(
-        sa.func.json_extract(pairs.c.value, "$[0]").label("account_id"),
-        sa.func.json_extract(pairs.c.value, "$[1]").label(value),
-    ).subquery(name)
+_HELD = ("account_id", "user_id", "paid_in", "taken_out", "payout", "brier")  # what a settlement sends per holder
 
 
 def _holders(dialect: str) -> sa.Select[Any]:
-    """Each holder's result in the market, from their positions (every position of the market: its holders,
-    whatever they hold now), the payouts and the Brier scores, in account order."""
-    p = positions.c
-    held = (
-        sa.select(p.account_id, sa.func.sum(p.paid_in).label("paid_in"), sa.func.sum(p.taken_out).label("taken_out"))
-        .where(p.market_id == _p("results_market_id", type_=sa.BigInteger()))
-        .group_by(p.account_id)
-        .subquery("held")
-    )
-    paid, scored = _pairs(dialect, "results_payouts", "payout"), _pairs(dialect, "results_scores", "brier")
-    return (
-        sa.select(
-            _p("results_market_id", type_=sa.BigInteger()),
-            held.c.account_id,
-            _p("results_guild_id", type_=sa.BigInteger()),
-            accounts.c.user_id,
-            held.c.paid_in,
-            held.c.taken_out,
-            sa.func.coalesce(paid.c.payout, 0),
-            scored.c.brier,
-        )
-        .select_from(held)
-        .join(accounts, accounts.c.id == held.c.account_id)
-        .outerjoin(paid, paid.c.account_id == held.c.account_id)
-        .outerjoin(scored, scored.c.account_id == held.c.account_id)
-        .order_by(held.c.account_id)
-    )
+    """The market's results as `market_results` rows, from the values sent per holder: arrays on Postgres (as
+    the ledger sends payouts), a JSON list of rows on SQLite."""
+    market_id = _p("results_market_id", type_=sa.BigInteger())
+    guild_id = _p("results_guild_id", type_=sa.BigInteger())
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        held = {name: sa.func.unnest(_p(f"results_{name}", type_=ARRAY(sa.BigInteger()))) for name in _HELD}
+        return sa.select(market_id, held["account_id"], guild_id, *(held[name] for name in _HELD[1:]))
+    rows = sa.func.json_each(_p("results_rows", type_=sa.Text())).table_valued("value")
+    column = {name: sa.func.json_extract(rows.c.value, f"$[{i}]") for i, name in enumerate(_HELD)}
+    return sa.select(market_id, column["account_id"], guild_id, *(column[name] for name in _HELD[1:]))
 
 
 def _records_from(results: Any) -> Any:
@@ -200,17 +173,32 @@ class SqlScores:
         rows = await self._session.conn.execute(_LAST_TRADES, {"last_market_id": market_id})
         return {int(account_id): tuple(str(p) for p in prices) for account_id, prices in rows}
 
-    def settle(self, guild_id: int, market_id: int, payouts: Mapping[int, int], scores: Mapping[int, int]) -> None:
+    def settle(
+        self,
+        guild_id: int,
+        market_id: int,
+        holdings: Sequence[Holding],
+        payouts: Mapping[int, int],
+        scores: Mapping[int, int],
+    ) -> None:
         dialect = self._session.dialect
         statements = _SETTLE.get(dialect)
         if statements is None:
             statements = _SETTLE[dialect] = _settle_statements(dialect)
+        ids = [h.account_id for h in holdings]
+        held = {
+            "account_id": ids,
+            "user_id": [h.user_id for h in holdings],
+            "paid_in": [h.paid_in for h in holdings],
+            "taken_out": [h.taken_out for h in holdings],
+            "payout": [payouts.get(account_id, 0) for account_id in ids],
+            "brier": [scores.get(account_id) for account_id in ids],
+        }
         params: dict[str, Any] = {"results_market_id": market_id, "results_guild_id": guild_id}
-        for name, values in (("results_payouts", payouts), ("results_scores", scores)):
-            if dialect == "postgresql":
-                params[f"{name}_ids"], params[f"{name}_values"] = list(values), list(values.values())
-            else:
-                params[name] = json.dumps(list(values.items()))
+        if dialect == "postgresql":
+            params.update({f"results_{name}": values for name, values in held.items()})
+        else:
+            params["results_rows"] = json.dumps(list(zip(*(held[name] for name in _HELD), strict=True)))
         for statement in statements:
             self._session.writes.statement(statement, params)
 

@@ -20,13 +20,12 @@ from app.services.rows import Holding
 async def record_resolution(
     uow: UnitOfWork, market: Market, holdings: list[Holding], payouts: dict[int, int], resolution: Resolution
 ) -> None:
-    """Stage each holder's result in a resolved market (a cancelled one leaves no record): the repository
-    writes them from the positions, as sets, with the payouts and the Brier scores computed here."""
+    """Stage each holder's result in a resolved market (a cancelled one leaves no record), written as sets."""
     happened = resolved_vector(resolution, len(market.outcomes))
     if happened is None or not holdings:
         return
     scores = brier_scores(await uow.scores.last_prices(market.id), happened)
-    uow.scores.settle(market.guild_id, market.id, payouts, scores)
+    uow.scores.settle(market.guild_id, market.id, holdings, payouts, scores)
 
 
 async def stats(uow: UnitOfWork, guild_id: int, user_id: int) -> StatsView:
