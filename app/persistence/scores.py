@@ -31,13 +31,24 @@ _RECORD = (
     "scored",
     "qualified_brier",
 )
-_LAST_TRADES = sa.select(trades.c.account_id, trades.c.prices_after).where(
-    trades.c.id.in_(
-        sa.select(sa.func.max(trades.c.id))
-        .where(trades.c.market_id == _p("last_market_id"))
-        .group_by(trades.c.account_id)
-        .scalar_subquery()
+_holder = (
+    sa.select(positions.c.account_id)
+    .where(positions.c.market_id == _p("last_market_id", type_=sa.BigInteger()))
+    .distinct()
+    .subquery("holder")
+)
+# One backward step of the index by market and account per holder: as cheap whatever the number of trades
+# per holder, and no plan that hashes or sorts every trade of the market (which the planner picks on stale
+# statistics, right after a burst of trades, and which spills to disk at 100,000 holders).
+_LAST_TRADES = sa.select(
+    _holder.c.account_id,
+    sa.select(trades.c.prices_after)
+    .where(
+        trades.c.market_id == _p("last_market_id", type_=sa.BigInteger()), trades.c.account_id == _holder.c.account_id
     )
+    .order_by(trades.c.id.desc())
+    .limit(1)
+    .scalar_subquery(),
 )
 _TRADED = sa.select(sa.func.count(sa.distinct(positions.c.market_id))).where(
     positions.c.account_id == _p("traded_account_id")
@@ -94,7 +105,8 @@ def _holders(dialect: str) -> sa.Select[Any]:
 
 
 def _records_from(results: Any) -> Any:
-    """The record rows that `results` (rows shaped like `market_results`) add, in account order."""
+    """The record rows that `results` (rows shaped like `market_results`) add. Not sorted: the holdings come in
+    account order, and so do the rows inserted from them (a sort of 100,000 rows spilled to disk)."""
     profit = results.c.payout + results.c.taken_out - results.c.paid_in
     total = sa.func.coalesce(results.c.brier, 0)
     scored = sa.case((results.c.brier.is_(None), 0), else_=1)
@@ -109,7 +121,7 @@ def _records_from(results: Any) -> Any:
         total,
         scored,
         _ranked(total, scored),
-    ).order_by(results.c.account_id)
+    )
 
 
 def _settle_statements(dialect: str) -> tuple[Any, ...]:
@@ -171,7 +183,7 @@ class SqlScores:
 
     async def last_prices(self, market_id: int) -> dict[int, tuple[str, ...]]:
         rows = await self._session.conn.execute(_LAST_TRADES, {"last_market_id": market_id})
-        return {int(account_id): tuple(str(p) for p in prices) for account_id, prices in rows}
+        return {int(account_id): tuple(str(p) for p in prices) for account_id, prices in rows if prices}
 
     def settle(
         self,
