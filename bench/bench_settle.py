@@ -1,13 +1,14 @@
 """Benchmark: settling markets with 1,000, 20,000 and 100,000 holders on Postgres.
 
-    .venv/bin/python bench/bench_settle.py [--holders 1000,20000,100000]
+    .venv/bin/python bench/bench_settle.py [--holders 1000,20000,100000] [--resolve-only] [--database NAME]
 
-Creates (and afterwards drops) a scratch database `hunch_bench_settle`, builds one market per size through the
+Creates (and afterwards drops) a scratch database (`hunch_bench_settle`), builds one market per size through the
 use cases (each holder buys, in large batches), then resolves it as a moderator would (`/market resolve`: the
 use case in its own transaction, recorded under an interaction id) and prints the wall time of the
 settlement alone, with the payouts checked against the positions. At 20,000 holders it also times a weighted
-resolution and a cancellation. Each resolution is then unresolved (`/market unresolve`: every payout taken
-back) and resolved again, both timed. `verify-ledger` must be clean at the end.
+resolution and a cancellation (not with `--resolve-only`). Each resolution is then unresolved (`/market
+unresolve`: every payout taken back) and resolved again, both timed. `verify-ledger` must be clean at the end.
+`--database` names the scratch database, so two runs can go side by side.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from app.settings import Settings  # noqa: E402
 from tests.support.seeding import market_with_holders  # noqa: E402
 
 PG = "postgresql://postgres@127.0.0.1:5432"
-DB = "hunch_bench_settle"
 GUILD = 900000000000000555
 
 
@@ -65,15 +65,15 @@ async def unsettle(transactions: Transactions, number: int, interaction_id: int)
     return time.perf_counter() - started, result
 
 
-async def main_async(sizes: list[int]) -> None:
-    settings = Settings(DATABASE_URL=f"{PG}/{DB}", DATABASE_POOL_SIZE=4)  # type: ignore[call-arg]
+async def main_async(database_name: str, sizes: list[int], resolve_only: bool) -> None:
+    settings = Settings(DATABASE_URL=f"{PG}/{database_name}", DATABASE_POOL_SIZE=4)  # type: ignore[call-arg]
     database = Database(settings)
     transactions = Transactions(database)
     first_user, interaction = 10**15, 10**18
     try:
         print(f"{'holders':>8}  {'settlement':<17} {'seconds':>8}  {'paid':>6}")
         for size in sizes:
-            kinds = ["resolve", "resolve weighted", "cancel"] if size == 20_000 else ["resolve"]
+            kinds = ["resolve", "resolve weighted", "cancel"] if size == 20_000 and not resolve_only else ["resolve"]
             for kind in kinds:
                 holders = range(first_user, first_user + size)
                 first_user += size
@@ -99,14 +99,17 @@ async def main_async(sizes: list[int]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--holders", default="1000,20000,100000", help="comma-separated market sizes")
+    parser.add_argument("--resolve-only", action="store_true", help="at 20,000 holders too, only resolve")
+    parser.add_argument("--database", default="hunch_bench_settle", help="the scratch database (dropped after)")
     args = parser.parse_args()
-    psql(f"DROP DATABASE IF EXISTS {DB}")
-    psql(f"CREATE DATABASE {DB}")
+    psql(f"DROP DATABASE IF EXISTS {args.database}")
+    psql(f"CREATE DATABASE {args.database}")
     try:
-        upgrade(Settings(DATABASE_URL=f"{PG}/{DB}"))  # type: ignore[call-arg]
-        asyncio.run(main_async([int(n) for n in args.holders.split(",")]))
+        upgrade(Settings(DATABASE_URL=f"{PG}/{args.database}"))  # type: ignore[call-arg]
+        sizes = [int(n) for n in args.holders.split(",")]
+        asyncio.run(main_async(args.database, sizes, args.resolve_only))
     finally:
-        psql(f"DROP DATABASE IF EXISTS {DB}")
+        psql(f"DROP DATABASE IF EXISTS {args.database}")
 
 
 if __name__ == "__main__":

@@ -76,20 +76,25 @@ class MarketResult:
         return self.profit > 0
 
 
+def brier_scores(last_prices: Mapping[int, Sequence[str]], happened: Sequence[Decimal]) -> dict[int, int]:
+    """Account id -> its Brier score in millionths, from the probabilities after its last trade (`last_prices`)."""
+    return {
+        account_id: brier_millionths([Decimal(p) for p in prices], happened)
+        for account_id, prices in last_prices.items()
+        if prices
+    }
+
+
 def market_results(
-    holders: Sequence[tuple[int, int, int, int]],
-    payouts: Mapping[int, int],
-    last_prices: Mapping[int, Sequence[str]],
-    happened: Sequence[Decimal],
+    holders: Sequence[tuple[int, int, int, int]], payouts: Mapping[int, int], scores: Mapping[int, int]
 ) -> list[MarketResult]:
     """Each holder's result: `holders` are (account id, user id, paid in, taken out), `payouts` what the
-    resolution pays each account, `last_prices` the probabilities after each account's last trade."""
-    results = []
-    for account_id, user_id, paid_in, taken_out in holders:
-        prices = last_prices.get(account_id)
-        score = brier_millionths([Decimal(p) for p in prices], happened) if prices else None
-        results.append(MarketResult(account_id, user_id, paid_in, taken_out, payouts.get(account_id, 0), score))
-    return results
+    resolution pays each account, `scores` their Brier scores (`brier_scores`; none for a holder whose trades
+    are not on record)."""
+    return [
+        MarketResult(account_id, user_id, paid_in, taken_out, payouts.get(account_id, 0), scores.get(account_id))
+        for account_id, user_id, paid_in, taken_out in holders
+    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,15 +4,17 @@ leaderboards by profit and by accuracy, each an index look-up."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
 from app.domain import limits
 from app.domain.market import MarketStatus
-from app.domain.records import ForecastRecord, MarketResult, qualified_brier
+from app.domain.records import ForecastRecord, qualified_brier
 from app.persistence.session import Session
+from app.services.rows import Holding
 from models.tables import market_results, markets, member_records, positions, trades
 
 _p = sa.bindparam
@@ -29,13 +31,24 @@ _RECORD = (
     "scored",
     "qualified_brier",
 )
-_LAST_TRADES = sa.select(trades.c.account_id, trades.c.prices_after).where(
-    trades.c.id.in_(
-        sa.select(sa.func.max(trades.c.id))
-        .where(trades.c.market_id == _p("last_market_id"))
-        .group_by(trades.c.account_id)
-        .scalar_subquery()
+_holder = (
+    sa.select(positions.c.account_id)
+    .where(positions.c.market_id == _p("last_market_id", type_=sa.BigInteger()))
+    .distinct()
+    .subquery("holder")
+)
+# One backward step of the index by market and account per holder: as cheap whatever the number of trades
+# per holder, and no plan that hashes or sorts every trade of the market (which the planner picks on stale
+# statistics, right after a burst of trades, and which spills to disk at 100,000 holders).
+_LAST_TRADES = sa.select(
+    _holder.c.account_id,
+    sa.select(trades.c.prices_after)
+    .where(
+        trades.c.market_id == _p("last_market_id", type_=sa.BigInteger()), trades.c.account_id == _holder.c.account_id
     )
+    .order_by(trades.c.id.desc())
+    .limit(1)
+    .scalar_subquery(),
 )
 _TRADED = sa.select(sa.func.count(sa.distinct(positions.c.market_id))).where(
     positions.c.account_id == _p("traded_account_id")
@@ -73,6 +86,74 @@ def _accumulate(insert: Any) -> Any:
     )
 
 
+_HELD = ("account_id", "user_id", "paid_in", "taken_out", "payout", "brier")  # what a settlement sends per holder
+
+
+def _holders(dialect: str) -> sa.Select[Any]:
+    """The market's results as `market_results` rows, from the values sent per holder: arrays on Postgres (as
+    the ledger sends payouts), a JSON list of rows on SQLite."""
+    market_id = _p("results_market_id", type_=sa.BigInteger())
+    guild_id = _p("results_guild_id", type_=sa.BigInteger())
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        held = {name: sa.func.unnest(_p(f"results_{name}", type_=ARRAY(sa.BigInteger()))) for name in _HELD}
+        return sa.select(market_id, held["account_id"], guild_id, *(held[name] for name in _HELD[1:]))
+    rows = sa.func.json_each(_p("results_rows", type_=sa.Text())).table_valued("value")
+    column = {name: sa.func.json_extract(rows.c.value, f"$[{i}]") for i, name in enumerate(_HELD)}
+    return sa.select(market_id, column["account_id"], guild_id, *(column[name] for name in _HELD[1:]))
+
+
+def _records_from(results: Any) -> Any:
+    """The record rows that `results` (rows shaped like `market_results`) add. Not sorted: the holdings come in
+    account order, and so do the rows inserted from them (a sort of 100,000 rows spilled to disk)."""
+    profit = results.c.payout + results.c.taken_out - results.c.paid_in
+    total = sa.func.coalesce(results.c.brier, 0)
+    scored = sa.case((results.c.brier.is_(None), 0), else_=1)
+    return sa.select(
+        results.c.account_id,
+        results.c.guild_id,
+        results.c.user_id,
+        sa.literal(1),
+        sa.case((profit > 0, 1), else_=0),
+        results.c.paid_in,
+        profit,
+        total,
+        scored,
+        _ranked(total, scored),
+    )
+
+
+def _settle_statements(dialect: str) -> tuple[Any, ...]:
+    """Postgres: one statement, the results inserted and their rows added to the records through RETURNING.
+    SQLite: the results inserted, then the market's results added to the records."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+
+        inserted = (
+            insert(market_results)
+            .from_select(list(_RESULT), _holders(dialect))
+            .returning(*(market_results.c[name] for name in _RESULT))
+            .cte("settled_results")
+        )
+        return (_accumulate(insert(member_records).from_select(list(_RECORD), _records_from(inserted))),)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    written = (
+        sa.select(market_results)
+        .where(market_results.c.market_id == _p("results_market_id", type_=sa.BigInteger()))
+        .subquery("written")
+    )
+    return (
+        sa.insert(market_results).from_select(list(_RESULT), _holders(dialect)),
+        # SQLite reads `INSERT … SELECT … ON CONFLICT` only when the SELECT has a WHERE.
+        _accumulate(sqlite_insert(member_records).from_select(list(_RECORD), _records_from(written).where(sa.true()))),
+    )
+
+
+_SETTLE: dict[str, tuple[Any, ...]] = {}
+
+
 def _unsettle() -> sa.Update:
     r, out = member_records.c, market_results.c
     was_scored = sa.case((out.brier.is_(None), 0), else_=1)
@@ -102,31 +183,36 @@ class SqlScores:
 
     async def last_prices(self, market_id: int) -> dict[int, tuple[str, ...]]:
         rows = await self._session.conn.execute(_LAST_TRADES, {"last_market_id": market_id})
-        return {int(account_id): tuple(str(p) for p in prices) for account_id, prices in rows}
+        return {int(account_id): tuple(str(p) for p in prices) for account_id, prices in rows if prices}
 
-    def settle(self, guild_id: int, market_id: int, results: Sequence[MarketResult]) -> None:
-        writes = self._session.writes
-        for r in results:
-            writes.insert(
-                market_results,
-                _RESULT,
-                (market_id, r.account_id, guild_id, r.user_id, r.paid_in, r.taken_out, r.payout, r.brier),
-            )
-            scored = 0 if r.brier is None else 1
-            total = r.brier or 0
-            record = (
-                r.account_id,
-                guild_id,
-                r.user_id,
-                1,
-                int(r.won),
-                r.paid_in,
-                r.profit,
-                total,
-                scored,
-                qualified_brier(total, scored),
-            )
-            writes.insert(member_records, _RECORD, record, conflict=_accumulate)
+    def settle(
+        self,
+        guild_id: int,
+        market_id: int,
+        holdings: Sequence[Holding],
+        payouts: Mapping[int, int],
+        scores: Mapping[int, int],
+    ) -> None:
+        dialect = self._session.dialect
+        statements = _SETTLE.get(dialect)
+        if statements is None:
+            statements = _SETTLE[dialect] = _settle_statements(dialect)
+        ids = [h.account_id for h in holdings]
+        held = {
+            "account_id": ids,
+            "user_id": [h.user_id for h in holdings],
+            "paid_in": [h.paid_in for h in holdings],
+            "taken_out": [h.taken_out for h in holdings],
+            "payout": [payouts.get(account_id, 0) for account_id in ids],
+            "brier": [scores.get(account_id) for account_id in ids],
+        }
+        params: dict[str, Any] = {"results_market_id": market_id, "results_guild_id": guild_id}
+        if dialect == "postgresql":
+            params.update({f"results_{name}": values for name, values in held.items()})
+        else:
+            params["results_rows"] = json.dumps(list(zip(*(held[name] for name in _HELD), strict=True)))
+        for statement in statements:
+            self._session.writes.statement(statement, params)
 
     async def unsettle(self, market_id: int) -> None:
         conn, params = self._session.conn, {"unsettle_market_id": market_id}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from app.domain.records import ForecastRecord, MarketResult
+from app.domain.records import ForecastRecord
 from app.domain.seasons import Season
+from app.services.rows import Holding
 
 
 class ScoreRepository(Protocol):
@@ -16,8 +17,16 @@ class ScoreRepository(Protocol):
     async def last_prices(self, market_id: int) -> dict[int, tuple[str, ...]]:
         """Account id -> the market's probabilities right after that account's last trade in it."""
 
-    def settle(self, guild_id: int, market_id: int, results: Sequence[MarketResult]) -> None:
-        """Stage the market's results and add them to the members' records."""
+    def settle(
+        self,
+        guild_id: int,
+        market_id: int,
+        holdings: Sequence[Holding],
+        payouts: Mapping[int, int],
+        scores: Mapping[int, int],
+    ) -> None:
+        """Stage each holder's result in the market (what they paid in and took out, their payout, their Brier
+        score in millionths if they have one) and add it to their record, as sets."""
 
     async def unsettle(self, market_id: int) -> None:
         """Take the market's results out of the members' records and forget them (a resolution undone)."""

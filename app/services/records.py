@@ -11,7 +11,7 @@ from __future__ import annotations
 from app.domain import limits
 from app.domain.guild import DEFAULTS, GuildSettings
 from app.domain.market import Market, Resolution
-from app.domain.records import RankBy, market_results, mean_brier, resolved_vector
+from app.domain.records import RankBy, brier_scores, mean_brier, resolved_vector
 from app.services.ports import UnitOfWork
 from app.services.record_results import RecordBoard, RecordEntry, StatsView
 from app.services.rows import Holding
@@ -20,13 +20,12 @@ from app.services.rows import Holding
 async def record_resolution(
     uow: UnitOfWork, market: Market, holdings: list[Holding], payouts: dict[int, int], resolution: Resolution
 ) -> None:
-    """Stage each holder's result in a resolved market (a cancelled one leaves no record)."""
+    """Stage each holder's result in a resolved market (a cancelled one leaves no record), written as sets."""
     happened = resolved_vector(resolution, len(market.outcomes))
     if happened is None or not holdings:
         return
-    last_prices = await uow.scores.last_prices(market.id)
-    holders = [(h.account_id, h.user_id, h.paid_in, h.taken_out) for h in holdings]
-    uow.scores.settle(market.guild_id, market.id, market_results(holders, payouts, last_prices, happened))
+    scores = brier_scores(await uow.scores.last_prices(market.id), happened)
+    uow.scores.settle(market.guild_id, market.id, holdings, payouts, scores)
 
 
 async def stats(uow: UnitOfWork, guild_id: int, user_id: int) -> StatsView:

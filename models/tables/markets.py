@@ -96,7 +96,9 @@ class Trade(SQLModel, table=True):
     __table_args__ = (
         sa.CheckConstraint(one_of("side", Side), name="trade_side"),
         sa.CheckConstraint("points > 0 AND shares > 0", name="trade_positive"),
-        sa.Index("ix_trades_market", "market_id", "id"),
+        # Each member's last trade in a market (what their Brier score reads): the latest id per account is
+        # read off the index alone (migration 0009 replaced `(market_id, id)`, which nothing else read).
+        sa.Index("ix_trades_market_account", "market_id", "account_id", "id"),
     )
 
 

@@ -25,8 +25,8 @@ class MarketResult(SQLModel, table=True):
     taken_out: int = big()
     payout: int = big()
     brier: int | None = big(nullable=True)  # millionths
-
-    __table_args__ = (sa.Index("ix_market_results_account", "account_id"),)
+    # No index on account_id: nothing reads one member's results (their record holds the sums), and each
+    # resolution would write one entry per holder into it.
 
 
 class MemberRecord(SQLModel, table=True):

@@ -11,6 +11,7 @@ from app.domain.records import (
     ForecastRecord,
     brier,
     brier_millionths,
+    brier_scores,
     market_results,
     mean_brier,
     qualified_brier,
@@ -57,11 +58,9 @@ def test_scores_are_kept_in_millionths_rounded_half_even() -> None:
 
 
 def test_market_results_take_each_holders_last_prices_and_payout() -> None:
+    scores = brier_scores({1: ("0.7", "0.3"), 2: ("0.4", "0.6")}, happened=(D(1), D(0)))
     results = market_results(
-        holders=[(1, 101, 100, 0), (2, 102, 300, 50), (3, 103, 40, 0)],
-        payouts={1: 180},
-        last_prices={1: ("0.7", "0.3"), 2: ("0.4", "0.6")},
-        happened=(D(1), D(0)),
+        holders=[(1, 101, 100, 0), (2, 102, 300, 50), (3, 103, 40, 0)], payouts={1: 180}, scores=scores
     )
     assert [(r.user_id, r.profit, r.won, r.brier) for r in results] == [
         (101, 80, True, 180_000),

@@ -7,16 +7,17 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from app.domain import limits
+from app.domain import limits, lmsr
 from app.domain.market import Side
-from app.domain.records import RankBy
+from app.domain.records import RankBy, brier_scores, market_results, resolved_vector
 from app.persistence.database import Database
 from app.persistence.unit_of_work import UnitOfWork
 from app.services import markets, records, settlement
 from app.services.results import MarketView, Settlement
 from app.services.verify import verify_ledger
-from models.tables import market_results, member_records, trades
+from models.tables import market_results as result_rows
 from models.tables import markets as market_rows
+from models.tables import member_records, trades
 from tests.persistence.helpers import GUILD, act, member, query, trade
 
 ALICE, BOB, CAROL = 21, 22, 23
@@ -72,7 +73,7 @@ async def test_the_brier_score_matches_a_hand_computed_example(database: Databas
 
 
 async def _results(uow: UnitOfWork) -> list[tuple[int, int, int | None]]:
-    query = sa.select(market_results.c.market_id, market_results.c.account_id, market_results.c.brier)
+    query = sa.select(result_rows.c.market_id, result_rows.c.account_id, result_rows.c.brier)
     return [tuple(row) for row in await uow.conn.execute(query)]  # type: ignore[misc]
 
 
@@ -121,7 +122,7 @@ async def test_the_record_row_is_the_sum_of_the_results(database: Database) -> N
         await _resolve(database, number, "Yes")
 
     async def compare(uow: UnitOfWork) -> None:
-        r = market_results.c
+        r = result_rows.c
         sums = sa.select(
             r.account_id,
             sa.func.count(),
@@ -169,3 +170,49 @@ async def test_accuracy_ranks_from_the_minimum_of_markets_as_results_accumulate(
     carol = await query(database, lambda uow: records.stats(uow, GUILD, CAROL))
     assert board.entries[0].brier == bob.brier < carol.brier == board.entries[1].brier
     assert await query(database, verify_ledger) == []  # the ranked value is the one the results give
+
+
+async def test_each_holders_result_is_what_the_domain_computes_from_their_holding(database: Database) -> None:
+    number = await _market(database, "Which colour?", ["Red", "Green", "Blue"])
+    await trade(database, member(BOB), Side.BUY, number, "Red", amount=40)
+    await trade(database, member(BOB), Side.BUY, number, "Blue", amount=25)  # two positions, one result
+    await trade(database, member(CAROL), Side.BUY, number, "Green", amount=60)
+    await trade(database, member(CAROL), Side.SELL, number, "Green", shares=Decimal(10))  # took some out
+    await trade(database, member(ALICE), Side.BUY, number, "Blue", amount=30)
+    await trade(database, member(ALICE), Side.SELL, number, "Blue")  # sold out: holds nothing, still a holder
+
+    async def expected(uow: UnitOfWork) -> dict[int, tuple[int, int, int, int, int | None]]:
+        market = await uow.markets.get(GUILD, number)
+        assert market is not None
+        holdings = await uow.positions.holdings(market.id)
+        weights = [50, 0, 50]
+        payouts = lmsr.weighted_payouts({h.account_id: h.shares for h in holdings}, weights)
+        happened = resolved_vector({"weights": weights}, 3)
+        assert happened is not None
+        scores = brier_scores(await uow.scores.last_prices(market.id), happened)
+        holders = [(h.account_id, h.user_id, h.paid_in, h.taken_out) for h in holdings]
+        return {
+            r.user_id: (r.paid_in, r.taken_out, r.payout, r.profit, r.brier)
+            for r in market_results(holders, payouts, scores)
+        }
+
+    want = await query(database, expected)
+    await act(
+        database,
+        MANAGER,
+        Settlement,
+        lambda uow: settlement.resolve_market_weighted(uow, MANAGER, number, "Red 50, Blue 50"),
+    )
+
+    async def written(uow: UnitOfWork) -> dict[int, tuple[int, int, int, int, int | None]]:
+        r = result_rows.c
+        rows = await uow.conn.execute(sa.select(r.user_id, r.guild_id, r.paid_in, r.taken_out, r.payout, r.brier))
+        assert {row.guild_id for row in rows.all()} == {GUILD}
+        rows = await uow.conn.execute(sa.select(r.user_id, r.paid_in, r.taken_out, r.payout, r.brier))
+        return {u: (paid, taken, payout, payout + taken - paid, brier) for u, paid, taken, payout, brier in rows}
+
+    got = await query(database, written)
+    assert got == want and set(got) == {ALICE, BOB, CAROL}
+    assert all(brier is not None for *_, brier in got.values())
+    assert got[ALICE][1] > 0 and got[ALICE][2] == 0  # sold out before the resolution: paid nothing
+    assert await query(database, verify_ledger) == []

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from app.domain.ledger import AccountKind
 from app.domain.market import MarketStatus
-from app.domain.records import ForecastRecord, MarketResult
+from app.domain.records import ForecastRecord, MarketResult, market_results
 from app.domain.seasons import FIRST_SEASON, Season, default_name, name_key
+from app.services.rows import Holding
 
 if TYPE_CHECKING:
     from tests.support.fakes import FakeUnitOfWork
@@ -37,9 +38,18 @@ class FakeScores:
     async def last_prices(self, market_id: int) -> dict[int, tuple[str, ...]]:
         return {account: prices for (m, account), prices in self.books.last_prices.items() if m == market_id}
 
-    def settle(self, guild_id: int, market_id: int, results: Sequence[MarketResult]) -> None:
+    def settle(
+        self,
+        guild_id: int,
+        market_id: int,
+        holdings: Sequence[Holding],
+        payouts: Mapping[int, int],
+        scores: Mapping[int, int],
+    ) -> None:
+        holders = [(h.account_id, h.user_id, h.paid_in, h.taken_out) for h in holdings]
+
         def apply() -> None:
-            for result in results:
+            for result in market_results(holders, payouts, scores):
                 key = (market_id, result.account_id)
                 assert key not in self.books.results, "a market's result written twice"
                 self.books.results[key] = (guild_id, result)

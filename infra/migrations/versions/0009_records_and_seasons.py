@@ -2,7 +2,9 @@
 
 Each member's result in each resolved market (`market_results`) and the record they sum to
 (`member_records`, indexed in the orders the leaderboards by profit and by accuracy read); the servers'
-seasons and each finished season's final standings; and the transfer reason of a season's reset.
+seasons and each finished season's final standings; the transfer reason of a season's reset; and the trades'
+index by market and account (replacing the one by market and id), from which each member's last trade in a
+market is read when it resolves.
 
 Markets resolved before this migration have no results: records count the markets resolved after it.
 
@@ -65,8 +67,6 @@ def upgrade() -> None:
         sa.Column("brier", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("market_id", "account_id"),
     )
-    with op.batch_alter_table("market_results", schema=None) as batch_op:
-        batch_op.create_index("ix_market_results_account", ["account_id"], unique=False)
     op.create_table(
         "member_records",
         sa.Column("account_id", sa.BigInteger(), autoincrement=False, nullable=False),
@@ -115,9 +115,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("season_id", "position"),
     )
     _set_reasons(*_REASONS, _SEASON_RESET)
+    # A member's last trade in a market scores their forecast: the latest id per account, off the index alone.
+    with op.batch_alter_table("trades", schema=None) as batch_op:
+        batch_op.create_index("ix_trades_market_account", ["market_id", "account_id", "id"], unique=False)
+        batch_op.drop_index("ix_trades_market")
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("trades", schema=None) as batch_op:
+        batch_op.create_index("ix_trades_market", ["market_id", "id"], unique=False)
+        batch_op.drop_index("ix_trades_market_account")
     _set_reasons(*_REASONS)  # refused while a season's reset is in the books: they are append-only
     op.drop_table("season_standings")
     op.drop_table("seasons")
@@ -125,6 +132,4 @@ def downgrade() -> None:
         batch_op.drop_index("ix_member_records_accuracy")
         batch_op.drop_index("ix_member_records_profit")
     op.drop_table("member_records")
-    with op.batch_alter_table("market_results", schema=None) as batch_op:
-        batch_op.drop_index("ix_market_results_account")
     op.drop_table("market_results")
