@@ -130,6 +130,8 @@ def require_may_unresolve(
     if not market.status.is_settled or market.settled_at is None:
         raise Conflict(f"Market #{market.number} is not resolved or cancelled.")
     since = now - as_utc(market.settled_at)
+    if since < timedelta(0):  # a deferred request: the market was unresolved and settled again since it was made
+        raise Conflict(f"Market #{market.number} was settled again after you asked; that settlement stands.")
     if actor.is_manager or actor.has_role(resolver_role_id):
         if since > MANAGER_UNRESOLVE:
             raise Conflict(f"Market #{market.number} settled more than 7 days ago: it can no longer be unresolved.")

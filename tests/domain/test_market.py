@@ -131,6 +131,11 @@ def test_an_unsettled_market_cannot_be_unresolved_and_a_window_of_zero_leaves_it
         require_may_unresolve(Actor(9, 1), settled(NOW), None, 3600, NOW + timedelta(hours=2))
 
 
+def test_a_deferred_request_older_than_the_settlement_does_not_undo_a_newer_one() -> None:
+    with pytest.raises(Conflict, match="settled again after you asked"):
+        require_may_unresolve(Actor(9, 5, is_manager=True), settled(NOW), None, 600, NOW - timedelta(minutes=1))
+
+
 def test_the_market_makers_state_is_the_outstanding_shares_plus_the_shift() -> None:
     shifted = replace(market(shares=(2_000_000, 0)), shift=(0, 3_000_000))
     assert shifted.maker_shares() == (2_000_000, 3_000_000)
