@@ -23,14 +23,14 @@ from handlers.command_schema import (
     boolean,
     group,
     integer,
+    market_option,
     number,
+    outcome_option,
     role,
     string,
     sub,
     user,
 )
-from handlers.command_schema import market_option as market_option
-from handlers.command_schema import outcome_option as outcome_option
 from models.discord.enums import Permissions
 
 LIST_ALL = "all"

@@ -15,6 +15,8 @@ logger = logging.getLogger("hunch.use_cases")
 
 
 class PeriodicWork:
+    """The scheduler's steps, part of `UseCases` (which provides the transactions)."""
+
     _transactions: Transactions
 
     async def refund_stale_markets(self, now: datetime) -> list[tuple[int, int]]:
