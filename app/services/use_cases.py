@@ -119,18 +119,29 @@ class UseCases(PeriodicWork):
     ) -> Settlement | SettlementDeferred:
         """Settle now; or, for a market with as many holders as may not fit the deadline and a reply to finish later,
         acknowledge it and leave it to the worker."""
-        if followup is not None and self._defer_from is not None:
-            holders = await self._read(
-                "settlement.holder_count", lambda uow: settlement.holder_count(uow, actor.guild_id, number)
-            )
-            if holders >= self._defer_from:
-                return await self._execute(
-                    actor,
-                    f"market.{kind.value}.deferred",
-                    SettlementDeferred,
-                    lambda uow: settlement.request_settlement(uow, actor, number, kind, argument, followup),
-                )
-        return await self.settle(actor, number, kind, argument)
+        deferred = await self._defer_settlement(actor, number, kind, argument, followup)
+        return deferred if deferred is not None else await self.settle(actor, number, kind, argument)
+
+    async def _defer_settlement(
+        self, actor: Actor, number: int, kind: SettlementKind, argument: str, followup: Followup | None
+    ) -> SettlementDeferred | None:
+        """Acknowledge a settlement (or an unresolve) of a market with many holders and leave it to the worker;
+        None when it is small enough to do now, or has no reply to finish later."""
+        if followup is None or not await self._too_large(
+            "settlement.holder_count", lambda uow: settlement.holder_count(uow, actor.guild_id, number)
+        ):
+            return None
+        return await self._execute(
+            actor,
+            f"market.{kind.value}.deferred",
+            SettlementDeferred,
+            lambda uow: settlement.request_settlement(uow, actor, number, kind, argument, followup),
+        )
+
+    async def _too_large(self, name: str, size: Work[int]) -> bool:
+        """Whether work of this size (holders, members: counted only when deferring is on) may not fit Discord's
+        deadline."""
+        return self._defer_from is not None and await self._read(name, size) >= self._defer_from
 
     async def settle(self, actor: Actor, number: int, kind: SettlementKind, argument: str) -> Settlement:
         """The settlement itself (the worker calls this for a deferred one, as the member who asked)."""
@@ -142,19 +153,8 @@ class UseCases(PeriodicWork):
         self, actor: Actor, number: int, reason: str = "", followup: Followup | None = None
     ) -> Unresolved | SettlementDeferred:
         """Unresolve now; or, as a settlement of as many holders would be, acknowledge it and leave it to the worker."""
-        if followup is not None and self._defer_from is not None:
-            holders = await self._read(
-                "settlement.holder_count", lambda uow: settlement.holder_count(uow, actor.guild_id, number)
-            )
-            if holders >= self._defer_from:
-                kind = SettlementKind.UNRESOLVE
-                return await self._execute(
-                    actor,
-                    "market.unresolve.deferred",
-                    SettlementDeferred,
-                    lambda uow: settlement.request_settlement(uow, actor, number, kind, reason, followup),
-                )
-        return await self.unresolve(actor, number, reason)
+        deferred = await self._defer_settlement(actor, number, SettlementKind.UNRESOLVE, reason, followup)
+        return deferred if deferred is not None else await self.unresolve(actor, number, reason)
 
     async def unresolve(
         self, actor: Actor, number: int, reason: str, requested_at: datetime | None = None
@@ -257,15 +257,15 @@ class UseCases(PeriodicWork):
     ) -> SeasonStart | SeasonStartDeferred:
         """Start it now; or, on a server with as many members as a settlement that is deferred has holders and
         with a reply to finish later, acknowledge it and leave it to the worker."""
-        if followup is not None and self._defer_from is not None:
-            members = await self._read("seasons.member_count", lambda uow: seasons.member_count(uow, actor.guild_id))
-            if members >= self._defer_from:
-                return await self._execute(
-                    actor,
-                    "admin.season_start.deferred",
-                    SeasonStartDeferred,
-                    lambda uow: seasons.request_season_start(uow, actor, name, followup),
-                )
+        if followup is not None and await self._too_large(
+            "seasons.member_count", lambda uow: seasons.member_count(uow, actor.guild_id)
+        ):
+            return await self._execute(
+                actor,
+                "admin.season_start.deferred",
+                SeasonStartDeferred,
+                lambda uow: seasons.request_season_start(uow, actor, name, followup),
+            )
         return await self._execute(
             actor, "admin.season_start", SeasonStart, lambda uow: seasons.start_season(uow, actor, name, shown)
         )
