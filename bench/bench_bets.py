@@ -244,6 +244,32 @@ def cpu_seconds(root: int) -> float:
     return total
 
 
+def postgres_cpu_seconds() -> float:
+    """User + system CPU of every Postgres server process (the backends serving the bets among them)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() not in ("postgres", "postmaster"):
+                continue
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def sessions_opened() -> int:
+    """Connections opened to the scratch database so far (pool churn shows here)."""
+    out = subprocess.run(
+        ["psql", f"{PG}/postgres", "-At", "-c", f"SELECT sessions FROM pg_stat_database WHERE datname = '{DB}'"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return int(out or 0)
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -258,6 +284,8 @@ class Figures:
     outcomes: dict[str, int]
     verify: str
     cpu_ms_per_bet: float
+    postgres_cpu_ms_per_bet: float
+    sessions: int
 
 
 async def run_configuration(args: argparse.Namespace, payloads: Payloads, label: str, redis: bool) -> Figures:
@@ -302,18 +330,34 @@ async def run_configuration(args: argparse.Namespace, payloads: Payloads, label:
         bets = [bet(i) for i in range(args.requests)]
         warm = bets[: args.concurrency * 4]
         await load(args.port, warm, args.concurrency)  # warm pools, caches and the first-touch path
-        cpu_before = cpu_seconds(server.pid)
+        cpu_before, postgres_before, sessions_before = (
+            cpu_seconds(server.pid),
+            postgres_cpu_seconds(),
+            sessions_opened(),
+        )
         elapsed, latencies, first, outcomes = await load(
             args.port, bets[len(warm) :], args.concurrency, first_touch=max(0, args.members - len(warm))
         )
         cpu = cpu_seconds(server.pid) - cpu_before
+        postgres_cpu = postgres_cpu_seconds() - postgres_before
+        sessions = sessions_opened() - sessions_before
     finally:
         server.terminate()
         server.wait(timeout=10)
     verify = subprocess.run([python, "-m", "app", "verify-ledger"], cwd=ROOT, env=env, capture_output=True, text=True)
     psql(f"DROP DATABASE IF EXISTS {DB}")
     bets = outcomes.get("bet", 0)
-    return Figures(label, bets / elapsed, latencies, first, outcomes, verify.stdout.strip(), cpu * 1000 / max(1, bets))
+    return Figures(
+        label,
+        bets / elapsed,
+        latencies,
+        first,
+        outcomes,
+        verify.stdout.strip(),
+        cpu * 1000 / max(1, bets),
+        postgres_cpu * 1000 / max(1, bets),
+        sessions,
+    )
 
 
 def report(figures: Figures, tps: float | None, target_ratio: float, target_p99_ms: float) -> None:
@@ -329,7 +373,10 @@ def report(figures: Figures, tps: float | None, target_ratio: float, target_p99_
             f"  members' first bets: {len(figures.first)}, p50 {percentile(figures.first, 0.5) * 1000:.1f} ms,"
             f" p99 {percentile(figures.first, 0.99) * 1000:.1f} ms"
         )
-    print(f"  server CPU per bet (both workers, user + system): {figures.cpu_ms_per_bet:.2f} ms")
+    print(
+        f"  CPU per bet (user + system): server {figures.cpu_ms_per_bet:.2f} ms,"
+        f" Postgres {figures.postgres_cpu_ms_per_bet:.2f} ms; connections opened during the run: {figures.sessions}"
+    )
     print(f"  verify-ledger: {figures.verify}")
     if tps:
         ratio = figures.bets_per_s / tps

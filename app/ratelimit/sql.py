@@ -1,17 +1,19 @@
 """SQL-backed sliding-window limiter: one row per recorded hit in ``rate_limit_hits``.
 
-Postgres: a ``hit`` is one statement, ``SELECT hunch_rate_limit_hit(...)`` in autocommit (the function is in
-migration 0005), committed asynchronously: it locks each key's counter row in ``rate_limit_keys`` for the length
-of that statement and its commit only (no wait for the disk),
-drops the key's expired hits, and records the hit on every key or on none. Nothing is held across round
-trips, so the trades of a busy server do not queue on its key; safe behind PgBouncer / RDS Proxy.
+Postgres: hits go in batches. The hits a process is asked for while one batch is in flight go together in the
+next, as one statement, ``SELECT hunch_rate_limit_hit_batch(...)`` in autocommit (migration 0010), committed
+asynchronously: it locks every key's counter row in ``rate_limit_keys`` (in one order) for the length of that
+statement and its commit only (no wait for the disk), then applies the hits in arrival order, each exactly as
+a lone hit (``hunch_rate_limit_hit``, migration 0005): it drops the key's expired hits and records the hit on
+every key or on none. Nothing is held across round trips, a busy server takes its key once per batch rather
+than once per hit, and a process uses one connection for its hits however many are in flight (so a busy
+process does not overflow its pool). Safe behind PgBouncer / RDS Proxy.
 
 SQLite: the transaction's first statement is a DELETE, which takes SQLite's write lock before the
 count is read, so writers are serialised (other connections wait out the busy timeout).
 
 Expired rows of the key being hit are deleted as it goes; rows of keys that are never hit again are
-removed by ``purge_expired`` (called opportunistically, or from a scheduled job).
-"""
+removed by ``purge_expired`` (called opportunistically, or from a scheduled job)."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from sqlalchemy import Table, delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.ratelimit.base import ALLOWED, Decision, Limit, from_ms, latest, now_ms, refused
+from app.services.batching import BatchLines
 from models.tables import rate_limit_hits, rate_limit_keys
 
 logger = logging.getLogger(__name__)
@@ -37,10 +40,11 @@ _PURGE_BATCH = 1000
 # it can never corrupt the counts, and no money is involved (Redis, the other backend, does not fsync either).
 # Sent on the driver's connection as it is (asyncpg outside a transaction: autocommit, no BEGIN): the ORM's
 # per-call work (execution options, compiling, result objects) cost more CPU than the statement's round trip.
-_HIT = (
-    "SELECT hunch_rate_limit_hit($1::text[], $2::bigint[], $3::int[], $4::bigint),"
+_HIT_BATCH = (
+    "SELECT hunch_rate_limit_hit_batch($1::int[], $2::text[], $3::bigint[], $4::int[], $5::bigint[]),"
     " set_config('synchronous_commit', 'off', true)"
 )
+MAX_BATCH = 64
 _PURGE = text("SELECT hunch_rate_limit_purge(:now, :batch)")
 
 
@@ -73,6 +77,7 @@ class SqlRateLimiter:
             self._engine_factory = engine
         self._table = table
         self._purge_probability = purge_probability
+        self._batches = BatchLines(MAX_BATCH)
 
     @property
     def engine(self) -> AsyncEngine:
@@ -100,21 +105,32 @@ class SqlRateLimiter:
         return decision
 
     async def _hit_postgres(self, checks: Sequence[tuple[str, Limit]], at: int) -> Decision:
+        if not checks:
+            return ALLOWED
         ordered = sorted(checks, key=lambda check: check[0])  # one lock order for every caller
+        return await self._batches.submit("hits", (ordered, at), self._apply_batch)  # type: ignore[no-any-return]
+
+    async def _apply_batch(self, hits: list[tuple[list[tuple[str, Limit]], int]]) -> list[Decision]:
+        """Send a batch of hits (each its sorted checks and its instant) as one statement; each hit's answer."""
+        numbers, keys, windows, limits, instants = [], [], [], [], []
+        for number, (checks, at) in enumerate(hits):
+            for key, limit in checks:
+                numbers.append(number)
+                keys.append(key)
+                windows.append(limit.window_ms)
+                limits.append(limit.hits)
+                instants.append(at)
         async with self.engine.connect() as conn:
             driver: Any = (await conn.get_raw_connection()).driver_connection
             try:
-                retry_at = await driver.fetchval(
-                    _HIT,
-                    [key for key, _ in ordered],
-                    [limit.window_ms for _, limit in ordered],
-                    [limit.hits for _, limit in ordered],
-                    at,
-                )
+                answers = await driver.fetchval(_HIT_BATCH, numbers, keys, windows, limits, instants)
             except BaseException:
                 await conn.invalidate()  # the pool cannot tell what state a failed driver call left it in
                 raise
-        return ALLOWED if retry_at is None else Decision(allowed=False, retry_at=from_ms(int(retry_at)))
+        return [
+            ALLOWED if retry_at is None else Decision(allowed=False, retry_at=from_ms(int(retry_at)))
+            for retry_at in answers
+        ]
 
     async def _hit_sqlite(self, checks: Sequence[tuple[str, Limit]], at: int) -> Decision:
         t = self._table

@@ -107,7 +107,7 @@ def head_revision() -> str:
 
 
 def test_the_migrations_form_one_line_ending_at_the_newest() -> None:
-    assert head_revision() == "0009"
+    assert head_revision() == "0010"
 
 
 async def test_migrate_and_verify_ledger_commands_on_a_fresh_sqlite_file(tmp_path: Path) -> None:
