@@ -12,6 +12,7 @@ To change a budget, change the table and say why in the commit.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ BUDGETS: dict[str, int] = {
 # What one rate-limit check may cost, in Redis calls ---------------------------------------------------------------
 REDIS_BUDGETS: dict[str, int] = {
     "a trade's check (the member's and the server's limit)": 1,  # one script call, both keys
+    "thirty trades' checks in flight at once": 2,  # the first alone, the 29 that queued behind it in one call
 }
 
 _ROUND_TRIPS = ("prepare", "bind_execute", "bind_execute_many", "bind", "execute", "query", "close_statement")
@@ -221,4 +223,17 @@ async def test_redis_calls_of_a_rate_limit_check_stay_within_budget(
     calls.clear()
     await throttle(Actor(1, 3), ThrottledAction.TRADE)
     what = "a trade's check (the member's and the server's limit)"
+    assert 0 < len(calls) <= REDIS_BUDGETS[what], f"{what}: {calls}, budget {REDIS_BUDGETS[what]}"
+
+
+async def test_redis_calls_of_checks_in_flight_together_stay_within_budget(
+    counted_redis: tuple[RedisRateLimiter, list[str]],
+) -> None:
+    limiter, calls = counted_redis
+    limit = Limit(100, 10)
+    throttle = RateLimitThrottle(limiter, ThrottleLimits(limit, limit, limit))
+    await throttle(Actor(1, 2), ThrottledAction.TRADE)  # warm-up: the script is loaded on the server
+    calls.clear()
+    await asyncio.gather(*(throttle(Actor(1, 100 + user), ThrottledAction.TRADE) for user in range(30)))
+    what = "thirty trades' checks in flight at once"
     assert 0 < len(calls) <= REDIS_BUDGETS[what], f"{what}: {calls}, budget {REDIS_BUDGETS[what]}"
