@@ -13,7 +13,8 @@ SQLite: the transaction's first statement is a DELETE, which takes SQLite's writ
 count is read, so writers are serialised (other connections wait out the busy timeout).
 
 Expired rows of the key being hit are deleted as it goes; rows of keys that are never hit again are
-removed by ``purge_expired`` (called opportunistically, or from a scheduled job)."""
+removed by ``purge_expired`` (called opportunistically, or from a scheduled job).
+"""
 
 from __future__ import annotations
 
