@@ -62,7 +62,8 @@ def make_engine(settings: Settings) -> AsyncEngine:
         # `DATABASE_POOL_SIZE` and as many again under load, as before, but every connection opened is kept: a
         # pool's overflow is closed as each one comes back, and a process busy on many markets at once (a batch
         # in flight per market) reopened about ten connections a second, each a new backend that asyncpg then
-        # introspects. Idle ones are pinged after 10 s idle and recycled after 30 minutes.
+        # introspects. So a process that was once that busy holds that many connections (pinged before reuse after
+        # 10 s idle, replaced at a checkout 30 minutes after they opened): size `max_connections` for them.
         kwargs["pool_size"] = 2 * settings.database_pool_size
         kwargs["max_overflow"] = 0
         kwargs["pool_recycle"] = 1800

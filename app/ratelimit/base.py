@@ -17,6 +17,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# How long a shared store may take to answer a batch of checks: every check a process is asked for meanwhile
+# waits on it, and past this the throttle lets them through (an outage of the limiter must not stop trading).
+CHECK_TIMEOUT_SECONDS = 2.0
 _ONE_MS = timedelta(milliseconds=1)
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from app.ratelimit.base import ALLOWED, Decision, Limit, from_ms, now_ms
+from app.ratelimit.base import ALLOWED, CHECK_TIMEOUT_SECONDS, Decision, Limit, from_ms, now_ms
 from app.services.batching import BatchLines
 
 if TYPE_CHECKING:
@@ -88,7 +88,8 @@ class RedisRateLimiter:
         return await self.hit_all([(key, limit)], now=now)
 
     async def hit_all(self, checks: Sequence[tuple[str, Limit]], *, now: datetime | None = None) -> Decision:
-        """All of a hit's keys in one script call (in a cluster they must share a hash slot)."""
+        """All of a hit's keys, and those of the hits sent with it, in one script call (so not on a Redis
+        Cluster: the keys carry no hash tags)."""
         if not checks:
             return ALLOWED
         at = now_ms(now)
@@ -103,7 +104,9 @@ class RedisRateLimiter:
                 keys.append(self._prefix + key)
                 args += [limit.window_ms, limit.hits]
         script = self._ensure_client()[1]
-        answers = await script(keys=keys, args=args)
+        # Bounded: every check of the process waits on this batch (past the bound the throttle lets them through).
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+            answers = await script(keys=keys, args=args)
         return [
             ALLOWED if int(answer) == 0 else Decision(allowed=False, retry_at=from_ms(int(answer)))
             for answer in answers

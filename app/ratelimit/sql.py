@@ -18,6 +18,7 @@ removed by ``purge_expired`` (called opportunistically, or from a scheduled job)
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -28,7 +29,7 @@ from typing import Any
 from sqlalchemy import Table, delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from app.ratelimit.base import ALLOWED, Decision, Limit, from_ms, latest, now_ms, refused
+from app.ratelimit.base import ALLOWED, CHECK_TIMEOUT_SECONDS, Decision, Limit, from_ms, latest, now_ms, refused
 from app.services.batching import BatchLines
 from models.tables import rate_limit_hits, rate_limit_keys
 
@@ -45,6 +46,12 @@ _HIT_BATCH = (
     "SELECT hunch_rate_limit_hit_batch($1::int[], $2::text[], $3::bigint[], $4::int[], $5::bigint[]),"
     " set_config('synchronous_commit', 'off', true)"
 )
+# A database not migrated to 0010 yet (the code is deployed before the migration runs): each hit on its own.
+_HIT = (
+    "SELECT hunch_rate_limit_hit($1::text[], $2::bigint[], $3::int[], $4::bigint),"
+    " set_config('synchronous_commit', 'off', true)"
+)
+_UNDEFINED_FUNCTION = "42883"
 MAX_BATCH = 64
 _PURGE = text("SELECT hunch_rate_limit_purge(:now, :batch)")
 
@@ -108,7 +115,15 @@ class SqlRateLimiter:
     async def _hit_postgres(self, checks: Sequence[tuple[str, Limit]], at: int) -> Decision:
         if not checks:
             return ALLOWED
-        ordered = sorted(checks, key=lambda check: check[0])  # one lock order for every caller
+        # One lock order for every caller, and each key once (the strictest limit asked for it).
+        strictest: dict[str, Limit] = {}
+        for key, limit in checks:
+            if key not in strictest or (limit.hits, -limit.window_ms) < (
+                strictest[key].hits,
+                -strictest[key].window_ms,
+            ):
+                strictest[key] = limit
+        ordered = sorted(strictest.items())
         return await self._batches.submit("hits", (ordered, at), self._apply_batch)  # type: ignore[no-any-return]
 
     async def _apply_batch(self, hits: list[tuple[list[tuple[str, Limit]], int]]) -> list[Decision]:
@@ -121,10 +136,16 @@ class SqlRateLimiter:
                 windows.append(limit.window_ms)
                 limits.append(limit.hits)
                 instants.append(at)
-        async with self.engine.connect() as conn:
+        # Bounded: every check of the process waits on this batch (past the bound the throttle lets them through).
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS), self.engine.connect() as conn:
             driver: Any = (await conn.get_raw_connection()).driver_connection
             try:
-                answers = await driver.fetchval(_HIT_BATCH, numbers, keys, windows, limits, instants)
+                try:
+                    answers = await driver.fetchval(_HIT_BATCH, numbers, keys, windows, limits, instants)
+                except Exception as error:
+                    if getattr(error, "sqlstate", None) != _UNDEFINED_FUNCTION:
+                        raise
+                    answers = [await self._hit_alone(driver, checks, at) for checks, at in hits]
             except BaseException:
                 await conn.invalidate()  # the pool cannot tell what state a failed driver call left it in
                 raise
@@ -132,6 +153,11 @@ class SqlRateLimiter:
             ALLOWED if retry_at is None else Decision(allowed=False, retry_at=from_ms(int(retry_at)))
             for retry_at in answers
         ]
+
+    async def _hit_alone(self, driver: Any, checks: list[tuple[str, Limit]], at: int) -> int | None:
+        keys, windows, limits = [k for k, _ in checks], [x.window_ms for _, x in checks], [x.hits for _, x in checks]
+        retry_at: int | None = await driver.fetchval(_HIT, keys, windows, limits, at)
+        return retry_at
 
     async def _hit_sqlite(self, checks: Sequence[tuple[str, Limit]], at: int) -> Decision:
         t = self._table

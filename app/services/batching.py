@@ -49,7 +49,8 @@ class BatchLines:
     async def submit(self, key: Hashable, item: Any, apply: Apply) -> Any:
         """Queue `item` on line `key`; when it is its turn to lead, start the line's next batch."""
         line = self._lines.get(key)
-        if line is None:
+        if line is None or (line.running is not None and line.running.get_loop() is not asyncio.get_running_loop()):
+            # New, or left by an event loop that was thrown away with a batch in flight (nothing can settle it).
             line = self._lines[key] = _Line()
         ticket = _Ticket(item, asyncio.get_running_loop().create_future())
         line.waiting.append(ticket)

@@ -161,3 +161,25 @@ async def test_a_batch_cut_short_tells_everyone_in_it_so(after: float) -> None:
         await asyncio.wait_for(leader, 1)
     rec.gate.set()
     assert await lines.submit("m", 2, rec.apply) == 20
+
+
+def test_a_line_left_by_a_thrown_away_event_loop_does_not_hold_up_the_next_loop() -> None:
+    lines = BatchLines(8)
+    rec = Recorder()
+    first = asyncio.new_event_loop()
+
+    async def strand() -> None:  # a batch still in flight when its loop is dropped
+        rec.gate = asyncio.Event()
+        asyncio.get_running_loop().create_task(lines.submit("m", 1, rec.apply))
+        await asyncio.sleep(0.01)
+
+    first.run_until_complete(strand())  # the loop is dropped with that batch still running
+    rec.gate.set()
+    rec.gate = asyncio.Event()
+    rec.gate.set()
+
+    async def next_invocation() -> Any:
+        return await asyncio.wait_for(lines.submit("m", 2, rec.apply), timeout=1)
+
+    assert asyncio.run(next_invocation()) == 20
+    first.close()
