@@ -292,25 +292,34 @@ class Figures:
     sessions: int
 
 
+def server_env(database: str, *, pool_size: int, workers: int, redis_db: int | None) -> dict[str, str]:
+    """The server's environment on the scratch `database`: limits in Redis database `redis_db` (emptied first), or
+    in Postgres when it is None."""
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"} | {
+        "DATABASE_URL": f"{PG}/{database}",
+        "DISCORD_PUBLIC_KEY": KEY.verify_key.encode().hex(),
+        "HUNCH_ENV": "prod",
+        "LOG_LEVEL": "WARNING",
+        "GUILD_TRADE_RATE_LIMIT": "1000000",
+        "DATABASE_POOL_SIZE": str(pool_size),
+        "WEB_CONCURRENCY": str(workers),
+        "DISCORD_API_BASE_URL": "http://127.0.0.1:9/api/v10",  # the worker's calls to Discord fail at once
+    }
+    if redis_db is not None:
+        env["REDIS_URL"] = f"redis://127.0.0.1:6379/{redis_db}"
+        subprocess.run(["redis-cli", "-n", str(redis_db), "FLUSHDB"], check=False, capture_output=True)
+    return env
+
+
 CONFIGURATIONS = (("REDIS_URL set", True), ("no REDIS_URL (limits held in Postgres)", False))
 
 
 async def run_configuration(args: argparse.Namespace, payloads: Payloads, label: str, redis: bool) -> Figures:
     psql(f"DROP DATABASE IF EXISTS {DB}")
     psql(f"CREATE DATABASE {DB}")
-    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"} | {
-        "DATABASE_URL": f"{PG}/{DB}",
-        "DISCORD_PUBLIC_KEY": KEY.verify_key.encode().hex(),
-        "HUNCH_ENV": "prod",
-        "LOG_LEVEL": "WARNING",
-        "GUILD_TRADE_RATE_LIMIT": "1000000",
-        "DATABASE_POOL_SIZE": str(max(4, args.concurrency // args.workers)),
-        "WEB_CONCURRENCY": str(args.workers),
-        "DISCORD_API_BASE_URL": "http://127.0.0.1:9/api/v10",  # the worker's calls to Discord fail at once
-    }
-    if redis:
-        env["REDIS_URL"] = "redis://127.0.0.1:6379/14"
-        subprocess.run(["redis-cli", "-n", "14", "FLUSHDB"], check=False, capture_output=True)
+    env = server_env(
+        DB, pool_size=max(4, args.concurrency // args.workers), workers=args.workers, redis_db=14 if redis else None
+    )
     python = sys.executable
     subprocess.run([python, "-m", "app", "migrate"], cwd=ROOT, env=env, check=True, capture_output=True)
     server = subprocess.Popen([python, "-m", "app", "serve", "--port", str(args.port)], cwd=ROOT, env=env)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import subprocess
 import sys
 import time
@@ -23,8 +22,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_bets import (  # the sibling script, found from anywhere
     ADMIN,
-    KEY,
-    PG,
     PLAIN_MEMBER,
     ROOT,
     Payloads,
@@ -33,6 +30,7 @@ from bench_bets import (  # the sibling script, found from anywhere
     psql,
     request_bytes,
     send,
+    server_env,
     wait_ready,
 )
 
@@ -60,19 +58,7 @@ async def main_async(args: argparse.Namespace) -> None:
     payloads = Payloads(template)
     psql(f"DROP DATABASE IF EXISTS {DB}")
     psql(f"CREATE DATABASE {DB}")
-    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"} | {
-        "DATABASE_URL": f"{PG}/{DB}",
-        "DISCORD_PUBLIC_KEY": KEY.verify_key.encode().hex(),
-        "HUNCH_ENV": "prod",
-        "LOG_LEVEL": "WARNING",
-        "GUILD_TRADE_RATE_LIMIT": "1000000",
-        "DATABASE_POOL_SIZE": "16",
-        "WEB_CONCURRENCY": "1",
-        "DISCORD_API_BASE_URL": "http://127.0.0.1:9/api/v10",
-    }
-    if not args.postgres_limits:
-        env["REDIS_URL"] = "redis://127.0.0.1:6379/13"
-        subprocess.run(["redis-cli", "-n", "13", "FLUSHDB"], check=False, capture_output=True)
+    env = server_env(DB, pool_size=16, workers=1, redis_db=None if args.postgres_limits else 13)
     python = sys.executable
     subprocess.run([python, "-m", "app", "migrate"], cwd=ROOT, env=env, check=True, capture_output=True)
     server = subprocess.Popen([python, "-m", "app", "serve", "--port", str(args.port)], cwd=ROOT, env=env)

@@ -220,14 +220,19 @@ async def counted_redis() -> AsyncIterator[tuple[RedisRateLimiter, list[str]]]:
         await probe.aclose()
 
 
-async def test_redis_calls_of_a_rate_limit_check_stay_within_budget(
-    counted_redis: tuple[RedisRateLimiter, list[str]],
-) -> None:
-    limiter, calls = counted_redis
+async def _warm_throttle(limiter: RedisRateLimiter, calls: list[str]) -> RateLimitThrottle:
     limit = Limit(100, 10)
     throttle = RateLimitThrottle(limiter, ThrottleLimits(limit, limit, limit))
     await throttle(Actor(1, 2), ThrottledAction.TRADE)  # warm-up: the script is loaded on the server
     calls.clear()
+    return throttle
+
+
+async def test_redis_calls_of_a_rate_limit_check_stay_within_budget(
+    counted_redis: tuple[RedisRateLimiter, list[str]],
+) -> None:
+    limiter, calls = counted_redis
+    throttle = await _warm_throttle(limiter, calls)
     await throttle(Actor(1, 3), ThrottledAction.TRADE)
     what = "a trade's check (the member's and the server's limit)"
     assert 0 < len(calls) <= REDIS_BUDGETS[what], f"{what}: {calls}, budget {REDIS_BUDGETS[what]}"
@@ -237,10 +242,7 @@ async def test_redis_calls_of_checks_in_flight_together_stay_within_budget(
     counted_redis: tuple[RedisRateLimiter, list[str]],
 ) -> None:
     limiter, calls = counted_redis
-    limit = Limit(100, 10)
-    throttle = RateLimitThrottle(limiter, ThrottleLimits(limit, limit, limit))
-    await throttle(Actor(1, 2), ThrottledAction.TRADE)  # warm-up: the script is loaded on the server
-    calls.clear()
+    throttle = await _warm_throttle(limiter, calls)
     checks = [throttle.checks(Actor(1, 100 + user), ThrottledAction.TRADE) for user in range(30)]
     decisions = await asyncio.gather(*(limiter.hit_all(each) for each in checks))
     assert all(d.allowed for d in decisions)  # answered, not failed open

@@ -72,9 +72,8 @@ async def start_season(uow: UnitOfWork, actor: Actor, name: str | None, shown: i
     uow.seasons.snapshot(actor.guild_id, season_id)
     uow.ledger.reset_members(actor, house, guild.starting_balance)
     await uow.seasons.begin(actor.guild_id, number, new_name, uow.now)
-    uow.ledger.audit(
-        actor,
-        AuditAction.SEASON_START,
+    started = SeasonStarted(
+        actor.guild_id,
         number=number,
         name=new_name,
         ended_number=ending.number,
@@ -82,18 +81,8 @@ async def start_season(uow: UnitOfWork, actor: Actor, name: str | None, shown: i
         members_reset=members,
         starting_balance=guild.starting_balance,
     )
-    uow.events.record(
-        actor,
-        SeasonStarted(
-            actor.guild_id,
-            number=number,
-            name=new_name,
-            ended_number=ending.number,
-            ended_name=ending.name,
-            members_reset=members,
-            starting_balance=guild.starting_balance,
-        ),
-    )
+    uow.ledger.audit(actor, AuditAction.SEASON_START, **started.payload())
+    uow.events.record(actor, started)
     await uow.flush()
     ended = Season(season_id, ending.number, ending.name, ending.started_at, uow.now)
     return SeasonStart(

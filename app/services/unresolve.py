@@ -82,10 +82,8 @@ async def unresolve_market(
     status = reopened_status(market, as_utc(market.closes_at) > uow.now)
     reopened = await uow.markets.reopen(market, status, uow.now)
     undone = dict(market.resolution or {})
-    uow.ledger.audit(
-        actor,
-        AuditAction.MARKET_UNRESOLVE,
-        market_id=market.id,
+    unresolved = MarketUnresolved(
+        market.id,
         number=market.number,
         undone=undone,
         reason=reason,
@@ -93,21 +91,12 @@ async def unresolve_market(
         reclaimed=undo.reclaimed,
         shortfall=undo.shortfall,
         members=undo.members,
+        answered_in=actor.channel_id,
     )
-    uow.events.record(
-        actor,
-        MarketUnresolved(
-            market.id,
-            number=market.number,
-            undone=undone,
-            reason=reason,
-            status=status.value,
-            reclaimed=undo.reclaimed,
-            shortfall=undo.shortfall,
-            members=undo.members,
-            answered_in=actor.channel_id,
-        ),
-    )
+    details = unresolved.payload()
+    del details["answered_in"]  # where the reply went: the notice's business, not the audit trail's
+    uow.ledger.audit(actor, AuditAction.MARKET_UNRESOLVE, market_id=market.id, **details)
+    uow.events.record(actor, unresolved)
     await uow.flush()
     return Unresolved(
         market=market_view(reopened, guild.currency_name),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -176,6 +177,27 @@ class SharedStoreContract:
         assert await second.hit("k", limit, now=at(1)) == Decision(False, at(60))
         await second.reset("k")
         assert (await first.hit("k", limit, now=at(2))).allowed
+
+
+async def check_hits_in_flight_together(limiter: Any, after_first_wave: Callable[[], None] = lambda: None) -> None:
+    """Thirty hits at once from one process (a member's and the server's key each), then eleven more: each is
+    answered exactly as if alone, in arrival order, and a refused hit records nothing on any of its keys.
+    `after_first_wave` runs between the two (to look at what the first cost)."""
+    member, guild = Limit(hits=2, window_seconds=60), Limit(hits=30, window_seconds=60)
+
+    def trade(user: int) -> Any:
+        return limiter.hit_all([(f"m:{user}", member), ("g", guild)], now=at(0))
+
+    # Ten members three times each: every member's third hit is refused by its own key, so the server's key
+    # has 20 hits and room for 10 more.
+    decisions = await asyncio.gather(*(trade(user) for _ in range(3) for user in range(10)))
+    assert [d.allowed for d in decisions] == [True] * 20 + [False] * 10
+    assert {d.retry_at for d in decisions[20:]} == {at(60)}
+    after_first_wave()
+    # The server's key now refuses the eleventh new member: 20 recorded + 10 new = 30.
+    more = await asyncio.gather(*(trade(user) for user in range(100, 111)))
+    assert [d.allowed for d in more] == [True] * 10 + [False]
+    assert more[-1].retry_at == at(60)
 
 
 # --- Limit, and the package ------------------------------------------------------------------------

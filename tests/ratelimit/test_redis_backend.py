@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
 
 import pytest
 
 from app.ratelimit import Decision, Limit, RedisRateLimiter
 from tests.ratelimit.conftest import REDIS_URL, Backend, at, only, require_redis
-from tests.ratelimit.test_base import RateLimiterContract, SharedStoreContract
+from tests.ratelimit.test_base import RateLimiterContract, SharedStoreContract, check_hits_in_flight_together
 
 
 @only("redis")
@@ -60,17 +59,5 @@ def test_redis_client_follows_a_new_event_loop() -> None:
 
 @only("redis")
 async def test_hits_in_flight_together_are_each_answered_as_if_alone(backend: Backend) -> None:
-    """Hits sent together go as one script call and are applied in arrival order: a refused hit records
-    nothing on any of its keys."""
-    limiter = await backend.limiter()
-    member, guild = Limit(hits=2, window_seconds=60), Limit(hits=30, window_seconds=60)
-
-    def trade(user: int) -> Any:
-        return limiter.hit_all([(f"m:{user}", member), ("g", guild)], now=at(0))
-
-    decisions = await asyncio.gather(*(trade(user) for _ in range(3) for user in range(10)))
-    assert [d.allowed for d in decisions] == [True] * 20 + [False] * 10
-    assert {d.retry_at for d in decisions[20:]} == {at(60)}
-    more = await asyncio.gather(*(trade(user) for user in range(100, 111)))
-    assert [d.allowed for d in more] == [True] * 10 + [False]
-    assert more[-1].retry_at == at(60)
+    """Hits sent together go as one script call and are applied in arrival order."""
+    await check_hits_in_flight_together(await backend.limiter())

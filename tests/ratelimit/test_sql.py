@@ -8,7 +8,7 @@ from typing import Any
 
 from app.ratelimit import Limit, build_rate_limiter
 from tests.ratelimit.conftest import Backend, at, only
-from tests.ratelimit.test_base import RateLimiterContract, SharedStoreContract
+from tests.ratelimit.test_base import RateLimiterContract, SharedStoreContract, check_hits_in_flight_together
 
 
 @only("postgres", "sqlite")
@@ -82,31 +82,19 @@ async def test_sql_engine_factory_is_called_once_on_first_use(tmp_path: Path) ->
 
 @only("postgres")
 async def test_hits_in_flight_together_share_one_statement_and_one_connection(backend: Backend) -> None:
-    """Forty hits at once from one process: a few statements on one pooled connection, not forty, and each hit
-    answered exactly as if alone, in arrival order (across keys: a refused hit records nothing on any key)."""
-    import asyncio
-
+    """Thirty hits at once from one process: one statement per batch on one pooled connection, not thirty, and
+    each hit answered exactly as if alone, in arrival order (across keys: a refused hit records nothing on any
+    key)."""
     from sqlalchemy import event
 
     limiter = await backend.limiter()
-    engine = limiter.engine
     checkouts: list[int] = []
-    event.listen(engine.sync_engine, "checkout", lambda *_: checkouts.append(1))
-    member, guild = Limit(hits=2, window_seconds=60), Limit(hits=30, window_seconds=60)
+    event.listen(limiter.engine.sync_engine, "checkout", lambda *_: checkouts.append(1))
 
-    def trade(user: int) -> Any:
-        return limiter.hit_all([(f"m:{user}", member), ("g", guild)], now=at(0))
+    def one_per_batch() -> None:
+        assert len(checkouts) <= 2  # the first hit alone, then the 29 that queued behind it: one per batch
 
-    # Ten members three times each: every member's third hit is refused by its own key, so the server's key
-    # has 20 hits and room for 10 more.
-    decisions = await asyncio.gather(*(trade(user) for _ in range(3) for user in range(10)))
-    assert [d.allowed for d in decisions] == [True] * 20 + [False] * 10
-    assert {d.retry_at for d in decisions[20:]} == {at(60)}
-    assert len(checkouts) <= 2  # the first hit alone, then the 29 that queued behind it: one per batch
-    # The server's key now refuses the eleventh new member: 20 recorded + 10 new = 30.
-    more = await asyncio.gather(*(trade(user) for user in range(100, 111)))
-    assert [d.allowed for d in more] == [True] * 10 + [False]
-    assert more[-1].retry_at == at(60)
+    await check_hits_in_flight_together(limiter, one_per_batch)
 
 
 @only("postgres")
