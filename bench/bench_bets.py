@@ -1,7 +1,7 @@
 """Benchmark: signed /bet interactions shaped as Discord sends them, over real HTTP (uvicorn) against Postgres,
 with the rate limits in Redis and then in Postgres, and pgbench on the same server around them: one run.
 
-    .venv/bin/python bench/bench_bets.py [--requests 12000] [--members 6000] [--concurrency 32] [--workers 2]
+    .venv/bin/python bench/bench_bets.py [--requests 12000] [--members 6000] [--concurrency 32] [--workers N]
         [--config both|redis|postgres] [--payloads ../shared/discord/payloads]
 
 Each interaction is the captured 2025 guild slash command (`02_slash_command_guild_signed_2025.json` in
@@ -292,23 +292,35 @@ class Figures:
     sessions: int
 
 
-def server_env(database: str, *, pool_size: int, workers: int, redis_db: int | None) -> dict[str, str]:
+def server_env(database: str, *, pool_size: int, workers: int | None, redis_db: int | None) -> dict[str, str]:
     """The server's environment on the scratch `database`: limits in Redis database `redis_db` (emptied first), or
-    in Postgres when it is None."""
-    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"} | {
+    in Postgres when it is None; `workers` server processes, or as many as `serve` chooses when None."""
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "WEB_CONCURRENCY")} | {
         "DATABASE_URL": f"{PG}/{database}",
         "DISCORD_PUBLIC_KEY": KEY.verify_key.encode().hex(),
         "HUNCH_ENV": "prod",
         "LOG_LEVEL": "WARNING",
         "GUILD_TRADE_RATE_LIMIT": "1000000",
         "DATABASE_POOL_SIZE": str(pool_size),
-        "WEB_CONCURRENCY": str(workers),
         "DISCORD_API_BASE_URL": "http://127.0.0.1:9/api/v10",  # the worker's calls to Discord fail at once
     }
+    if workers is not None:
+        env["WEB_CONCURRENCY"] = str(workers)
     if redis_db is not None:
         env["REDIS_URL"] = f"redis://127.0.0.1:6379/{redis_db}"
         subprocess.run(["redis-cli", "-n", str(redis_db), "FLUSHDB"], check=False, capture_output=True)
     return env
+
+
+def serve_default_workers() -> int:
+    """How many processes `python -m app serve` starts here against the benchmark's Postgres."""
+    env = server_env(DB, pool_size=4, workers=None, redis_db=None)
+    code = (
+        "from app.cli import serve_workers; from app.settings import get_settings;"
+        " print(serve_workers(get_settings(), None))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+    return int(done.stdout)
 
 
 CONFIGURATIONS = (("REDIS_URL set", True), ("no REDIS_URL (limits held in Postgres)", False))
@@ -410,7 +422,12 @@ async def main_async(args: argparse.Namespace) -> None:
     bet = [{"name": "market", "type": 3, "value": "1"}, {"name": "amount", "type": 4, "value": 1}]
     size = len(payloads.command(10_000, "200000000000000000", "bet", bet, PLAIN_MEMBER))
     print(f"payloads: {source}; a /bet body is {size:,} bytes")
-    shape = f"{args.concurrency} connections, {args.workers} workers"
+    if args.workers is None:
+        args.workers = serve_default_workers()
+        chosen = "as `serve` chooses on this machine"
+    else:
+        chosen = "--workers"
+    shape = f"{args.concurrency} connections, {args.workers} server processes ({chosen})"
     print(f"{args.requests:,} bets from {args.members:,} members, {shape}")
     # pgbench before, between and after the configurations: each one's reference is the mean of the two runs
     # around it, so a machine whose speed drifts over the run (a shared one) moves the reference with it.
@@ -441,7 +458,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=12000)
     parser.add_argument("--members", type=int, default=6000, help="distinct members (about half the bets are firsts)")
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=None, help="server processes (default: as `serve` chooses)")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--pgbench-seconds", type=int, default=10)
     parser.add_argument("--config", choices=("both", "redis", "postgres"), default="both")

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from nacl.signing import SigningKey
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.cli import build_parser
+from app.cli import build_parser, database_is_local, serve_workers
 from app.domain.actor import Actor
 from app.persistence.database import Database
 from app.persistence.unit_of_work import Transactions
@@ -129,3 +130,43 @@ async def test_the_worker_exports_its_deliveries_on_metrics_port_and_keeps_them_
 def test_the_metrics_port_is_an_option_of_the_processes_without_an_http_server(command: str) -> None:
     assert build_parser().parse_args([command, "--metrics-port", "9100"]).metrics_port == 9100
     assert build_parser().parse_args([command]).metrics_port is None  # then METRICS_PORT; 0 or unset: none
+
+
+@pytest.mark.parametrize(
+    ("url", "local"),
+    [
+        ("postgresql://postgres@127.0.0.1:5432/hunch", True),
+        ("postgresql://postgres@localhost/hunch", True),
+        ("postgresql://postgres@[::1]:5432/hunch", True),
+        ("postgresql:///hunch", True),
+        ("postgresql://postgres@/hunch?host=/var/run/postgresql", True),
+        ("postgresql://hunch:secret@hunch.cluster-abc.eu-west-1.rds.amazonaws.com:5432/hunch", False),
+        ("postgresql://postgres@10.0.3.7/hunch", False),
+    ],
+)
+def test_a_database_on_this_machine_is_told_from_one_elsewhere(url: str, local: bool) -> None:
+    assert database_is_local(url) is local
+
+
+@pytest.mark.parametrize(
+    ("url", "cpus", "environment", "workers"),
+    [
+        ("postgresql://postgres@127.0.0.1/hunch", 2, None, 1),  # Postgres takes the other CPU
+        ("postgresql://postgres@127.0.0.1/hunch", 8, None, 4),
+        ("postgresql://postgres@127.0.0.1/hunch", 1, None, 1),
+        ("postgresql://hunch@db.internal/hunch", 2, None, 2),
+        ("postgresql://hunch@db.internal/hunch", 16, None, 4),
+        ("postgresql://postgres@127.0.0.1/hunch", 2, "3", 3),  # WEB_CONCURRENCY wins
+    ],
+)
+def test_serve_leaves_a_local_postgres_half_the_cpus(
+    monkeypatch: pytest.MonkeyPatch, signing_key: SigningKey, url: str, cpus: int, environment: str | None, workers: int
+) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: cpus)
+    if environment is None:
+        monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    else:
+        monkeypatch.setenv("WEB_CONCURRENCY", environment)
+    settings = make_settings(url, signing_key.verify_key.encode().hex())
+    assert serve_workers(settings, None) == workers
+    assert serve_workers(settings, 5) == 5  # --workers wins over everything
