@@ -9,9 +9,11 @@ an older version into the current one, one version at a time, so old events alwa
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, fields
+from copy import deepcopy
+from dataclasses import asdict, dataclass, fields, is_dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from typing import Any, ClassVar
 
 
@@ -29,6 +31,23 @@ class EventStatus(StrEnum):
     DEAD = "dead"  # gave up after the most attempts allowed; an operator retries it
 
 
+@cache
+def _payload_fields(cls: type[DomainEvent]) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls) if f.name != "aggregate_id")
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, tuple):
+        return tuple(_plain(item) for item in value)
+    if isinstance(value, dict):
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    return asdict(value) if is_dataclass(value) and not isinstance(value, type) else deepcopy(value)
+
+
 @dataclass(frozen=True)
 class DomainEvent:
     """A fact about one aggregate; subclasses add their payload fields."""
@@ -40,7 +59,8 @@ class DomainEvent:
     aggregate_id: int
 
     def payload(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if k != "aggregate_id"}
+        # What `asdict` gives, without its deep copy of every number and string (a trade records one event).
+        return {name: _plain(getattr(self, name)) for name in _payload_fields(type(self))}
 
 
 @dataclass(frozen=True)
