@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from copy import deepcopy
-from dataclasses import asdict, dataclass, fields, is_dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
-from functools import cache
 from typing import Any, ClassVar
 
 
@@ -31,21 +30,12 @@ class EventStatus(StrEnum):
     DEAD = "dead"  # gave up after the most attempts allowed; an operator retries it
 
 
-@cache
-def _payload_fields(cls: type[DomainEvent]) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls) if f.name != "aggregate_id")
-
-
-def _plain(value: Any) -> Any:
-    if value is None or isinstance(value, (str, int, float)):
-        return value
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    if isinstance(value, tuple):
-        return tuple(_plain(item) for item in value)
+def _plain(value: Any) -> Any:  # what `asdict` makes of a field, without deep-copying every number and string
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(item) for item in value)
     if isinstance(value, dict):
         return {_plain(k): _plain(v) for k, v in value.items()}
-    return asdict(value) if is_dataclass(value) and not isinstance(value, type) else deepcopy(value)
+    return value if value is None or isinstance(value, (str, int, float)) else deepcopy(value)
 
 
 @dataclass(frozen=True)
@@ -59,8 +49,7 @@ class DomainEvent:
     aggregate_id: int
 
     def payload(self) -> dict[str, Any]:
-        # What `asdict` gives, without its deep copy of every number and string (a trade records one event).
-        return {name: _plain(getattr(self, name)) for name in _payload_fields(type(self))}
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name != "aggregate_id"}
 
 
 @dataclass(frozen=True)
@@ -297,10 +286,8 @@ class StoredEvent:
         return upcast(self.type, self.version, dict(self.payload))
 
     def event(self) -> DomainEvent:
-        cls = TYPES[self.type]
-        names = {f.name for f in fields(cls)}
-        payload = {k: v for k, v in self.current_payload().items() if k in names}
-        return cls(aggregate_id=self.aggregate_id, **payload)
+        cls, names = TYPES[self.type], {f.name for f in fields(TYPES[self.type])}
+        return cls(aggregate_id=self.aggregate_id, **{k: v for k, v in self.current_payload().items() if k in names})
 
 
 def upcast(type_: str, version: int, payload: dict[str, Any]) -> dict[str, Any]:

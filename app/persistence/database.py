@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from app.domain.guild import GuildSettings
+    from app.persistence.statements import SlowStatements
 
 
 def make_engine(settings: Settings) -> AsyncEngine:
@@ -107,6 +108,7 @@ class Database:
 
         self.settings = settings
         self._engine = engine
+        self.slow_statements: SlowStatements | None = None
         # Each server's settings (about 0.5 KB each): read by every first trade and every read, changed rarely.
         self.guild_settings: TtlCache[int, GuildSettings] = TtlCache(
             "guild_settings", max_entries=GUILD_SETTINGS_MAX_ENTRIES, ttl_seconds=GUILD_SETTINGS_TTL_SECONDS
@@ -124,7 +126,7 @@ class Database:
         """Every statement timed (the slow-query monitor), the pool's gauges kept."""
         from app.persistence.statements import watch
 
-        watch(engine.sync_engine, self.settings.slow_query_seconds)
+        self.slow_statements = watch(engine.sync_engine, self.settings.slow_query_seconds)
         return engine
 
     @property

@@ -13,7 +13,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Select, func, literal_column, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -27,6 +27,7 @@ from app.domain.errors import HunchError, OutcomeUnknown, Unavailable
 from app.persistence.accounts import SqlAccounts
 from app.persistence.books import SqlBooks
 from app.persistence.database import Database
+from app.persistence.driver import DriverConnection
 from app.persistence.event_queue import SqlEventQueue
 from app.persistence.failures import is_disconnect, is_retryable, retry_reason
 from app.persistence.guilds import SqlGuilds
@@ -56,8 +57,9 @@ def utcnow() -> datetime:
 class UnitOfWork:
     """The unit of work on Postgres or SQLite (see `app.services.ports.UnitOfWork`)."""
 
-    def __init__(self, database: Database, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, database: Database, clock: Callable[[], datetime] = utcnow, *, on_driver: bool = False) -> None:
         self.database = database
+        self._on_driver = on_driver and database.is_postgres
         self.clock = clock
         self.now = clock()
         self.began = 0.0
@@ -93,8 +95,13 @@ class UnitOfWork:
     async def __aenter__(self) -> UnitOfWork:
         self.now = self.clock()
         self.began = time.perf_counter()
-        self._conn = await self.database.engine.connect()
-        await self._conn.begin()
+        conn = await self.database.engine.connect()
+        if self._on_driver:
+            # Stands in for the AsyncConnection: the part of its interface the repositories use.
+            self._conn = cast(AsyncConnection, await DriverConnection.checkout(conn, self.database.slow_statements))
+        else:
+            self._conn = conn
+            await conn.begin()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -219,16 +226,18 @@ async def run_transaction(
     clock: Callable[[], datetime] = utcnow,
     retry_integrity: bool = False,
     after_events: Callable[[], Awaitable[None]] | None = None,
+    on_driver: bool = False,
 ) -> T:
     """Run `work` in a fresh unit of work, retrying transient conflicts.
 
     `retry_integrity` also retries a unique-key race (two requests creating the same row at once): the next
     attempt sees the row the other one committed. `after_events` runs once the work has committed events
     (it wakes the worker); its failure is logged, never raised: the events are safe, a sweep finds them.
+    `on_driver` runs it on the driver underneath SQLAlchemy, on Postgres (`app.persistence.driver`).
     """
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            async with UnitOfWork(database, clock) as uow:
+            async with UnitOfWork(database, clock, on_driver=on_driver) as uow:
                 result = await work(uow)
             if uow.committed_events and after_events is not None:
                 try:
@@ -274,7 +283,12 @@ class Transactions:
         self.clock = clock
         self.after_events = after_events  # set by bootstrap: wakes the worker (in process, or on its queue)
 
-    async def run(self, work: Callable[[Any], Awaitable[T]], *, retry_duplicates: bool = False) -> T:
+    async def run(self, work: Callable[[Any], Awaitable[T]], *, retry_duplicates: bool = False, hot: bool = False) -> T:
         return await run_transaction(
-            self.database, work, clock=self.clock, retry_integrity=retry_duplicates, after_events=self.after_events
+            self.database,
+            work,
+            clock=self.clock,
+            retry_integrity=retry_duplicates,
+            after_events=self.after_events,
+            on_driver=hot,
         )

@@ -88,7 +88,7 @@ class TradingDesk:
             await uow.commit()
             return filled
 
-        return await self.transactions.run(apply, retry_duplicates=True)
+        return await self.transactions.run(apply, retry_duplicates=True, hot=True)
 
     async def _open(self, guild_id: int, members: list[tuple[int, int | None]]) -> list[None]:
         """Open the accounts of those of a guild's members (user id, interaction id) who have none."""
@@ -102,7 +102,7 @@ class TradingDesk:
             # row, which every first-time trader of the server needs.
             await uow.commit(wait_for_disk=False)
 
-        await self.transactions.run(open_missing, retry_duplicates=True)
+        await self.transactions.run(open_missing, retry_duplicates=True, hot=True)
         return [None] * len(members)
 
 

@@ -651,7 +651,7 @@ class FakeTransactions:
         self.clock = clock
         self.runs = 0
 
-    async def run(self, work: Callable[[Any], Awaitable[T]], *, retry_duplicates: bool = False) -> T:
+    async def run(self, work: Callable[[Any], Awaitable[T]], *, retry_duplicates: bool = False, hot: bool = False) -> T:
         for attempt in range(1, 6):
             self.runs += 1
             uow = FakeUnitOfWork(copy.deepcopy(self.books), self.clock())
