@@ -16,6 +16,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -26,11 +27,13 @@ from sqlalchemy import event
 from app.bootstrap import bootstrap
 from app.domain.actor import Actor
 from app.persistence.database import Database
+from app.persistence.unit_of_work import Transactions
 from app.ratelimit import Limit, MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from app.ratelimit.sql import SqlRateLimiter
 from app.ratelimit.throttle import RateLimitThrottle, ThrottleLimits
 from app.services.ports import ThrottledAction
 from app.web import create_app
+from app.worker import Worker
 from tests.conftest import PG_URL, make_settings
 from tests.support.discord_payloads import DiscordClient, User
 from tests.support.signing import Signer
@@ -46,6 +49,12 @@ BUDGETS: dict[str, int] = {
     "/sell": 4,  #                    the same statements as a bet
     "/balance": 3,  #                 BEGIN, the member's account (the settings cached), ROLLBACK
     "/bet, limits held in Postgres": 5,  # the bet's 4, and the limiter's one statement (autocommit)
+}
+# What one batch of the event worker may cost, in database round trips, however many streams it takes -----------
+WORKER_BUDGETS: dict[str, int] = {
+    # lease: BEGIN, the due heads, lease them, their events, re-driven dead ones, COMMIT; then record: BEGIN, lock
+    # the streams, move their cursors, drop the caught-up ones, COMMIT (one by one it was 86 for 20 streams)
+    "a batch of 20 streams, each with its events": 12,
 }
 # What one rate-limit check may cost, in Redis calls ---------------------------------------------------------------
 REDIS_BUDGETS: dict[str, int] = {
@@ -187,6 +196,34 @@ async def test_a_bet_with_limits_held_in_postgres_costs_one_statement_more(
     await client.http.aclose()
     what = "/bet, limits held in Postgres"
     assert 0 < cost <= BUDGETS[what], f"{what}: {cost} round trips, budget {BUDGETS[what]}"
+
+
+async def test_a_worker_batch_costs_the_same_round_trips_however_many_streams_it_takes(
+    counted: tuple[Database, RoundTrips], signer: Signer
+) -> None:
+    database, trips = counted
+    database.settings = database.settings.model_copy(update={"market_create_rate_limit": 100})
+    client = await _client(database, signer, MemoryRateLimiter())
+    for n in range(45):  # forty-five markets, each a stream of its own, with events (two or three for some)
+        market = await client.create_market(_member(n % 3), f"Will the worker keep up, {n}?", liquidity=1000)
+        if n % 2:
+            await client.command(_member(n), "bet", market=str(market), outcome="Yes", amount=10)
+    await client.http.aclose()
+    worker = Worker(Transactions(database), consumers=(), clock=lambda: datetime.now(UTC))
+    assert await worker.run_once() >= 20  # warm-up (each statement prepared on the connection): 20 streams
+    delivered: list[int] = []
+
+    async def batch() -> None:
+        delivered.append(await worker.run_once())
+
+    cost = await trips.of(batch)
+    what = "a batch of 20 streams, each with its events"
+    assert delivered[0] >= 20, f"the second batch delivered {delivered[0]} events"  # 20 streams of them
+    assert 0 < cost <= WORKER_BUDGETS[what], f"{what}: {cost} round trips, budget {WORKER_BUDGETS[what]}"
+    while await worker.run_once():  # and the rest of the log goes through, every stream caught up
+        pass
+    backlog = await Transactions(database).run(lambda uow: uow.queue.backlog())
+    assert backlog.pending == 0 and backlog.dead == 0
 
 
 @pytest_asyncio.fixture

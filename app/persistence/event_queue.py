@@ -9,55 +9,40 @@ worker died) makes the stream claimable again, from its cursor.
 
 Moving a stream's cursor locks its `event_streams` row, the row a writer bumps first, so a stream is never
 marked done while a writer is adding to it.
+
+On Postgres a batch's streams are leased, read and moved on together (`app.persistence.event_streams`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from app.domain.events import AggregateType, EventStatus, StoredEvent
-from app.domain.market import as_utc
-from app.persistence.session import Session
-from app.services.delivery import Attempt, Backlog, Batch, Delivery, QueuedEvent
+from app.domain.events import AggregateType
+from app.persistence.event_operations import SqlEventOperations
+from app.persistence.event_streams import (
+    PER_STREAM,
+    Stream,
+    due_again,
+    moved_cursors,
+    same_stream,
+    stored,
+    stream_is,
+    streams_in,
+    undelivered,
+)
+from app.services.delivery import Attempt, Batch, Delivery
 from models.tables import event_dead, event_pending, event_streams, events
 
-PER_STREAM = 200  # events of one stream delivered in a batch
 REDRIVES = 20  # re-driven dead events in a batch
 ERROR_LENGTH = 2000
-Stream = tuple[AggregateType, int]
 
 
-def stored(row: Mapping[Any, Any]) -> StoredEvent:
-    return StoredEvent(
-        id=row["id"],
-        type=row["type"],
-        version=int(row["version"]),
-        aggregate_type=AggregateType(row["aggregate_type"]),
-        aggregate_id=int(row["aggregate_id"]),
-        sequence=int(row["sequence"]),
-        guild_id=int(row["guild_id"]),
-        occurred_at=as_utc(row["occurred_at"]),
-        actor_id=int(row["actor_id"]),
-        interaction_id=row["interaction_id"],
-        payload=row["payload"],
-    )
-
-
-def _is(table: sa.Table, stream: Stream) -> Any:
-    return sa.and_(table.c.aggregate_type == stream[0].value, table.c.aggregate_id == stream[1])
-
-
-def _joined(table: sa.Table, other: sa.Table) -> Any:
-    return sa.and_(table.c.aggregate_type == other.c.aggregate_type, table.c.aggregate_id == other.c.aggregate_id)
-
-
-class SqlEventQueue:
-    def __init__(self, session: Session) -> None:
-        self._session = session
+class SqlEventQueue(SqlEventOperations):
+    """What the worker does with the queue (what operators ask of it is `SqlEventOperations`)."""
 
     @property
     def _postgres(self) -> bool:
@@ -68,7 +53,7 @@ class SqlEventQueue:
         due = (
             sa.select(event_pending.c.aggregate_type, event_pending.c.aggregate_id, event_pending.c.attempts)
             .add_columns(event_streams.c.delivered_sequence)
-            .join(event_streams, _joined(event_streams, event_pending))
+            .join(event_streams, same_stream(event_streams, event_pending))
             .where(
                 event_pending.c.next_attempt_at <= now,
                 sa.or_(event_pending.c.leased_until.is_(None), event_pending.c.leased_until <= now),
@@ -78,27 +63,52 @@ class SqlEventQueue:
         )
         if self._postgres:
             due = due.with_for_update(of=event_pending, skip_locked=True)
-        heads = (await conn.execute(due)).all()
-        leased: list[Stream] = []
+        heads = [
+            (str(t), int(i), int(attempts), int(delivered)) for t, i, attempts, delivered in await conn.execute(due)
+        ]
+        leased = [(AggregateType(t), i) for t, i, _, _ in heads]
+        deliveries = await (
+            self._lease_together(heads, lease_until) if self._postgres else self._lease(heads, lease_until)
+        )
+        deliveries.extend(await self._claim_redrives(now, lease_until))
+        return Batch(tuple(leased), tuple(deliveries))
+
+    async def _lease(self, heads: list[tuple[str, int, int, int]], lease_until: datetime) -> list[Delivery]:
+        conn = self._session.conn
         deliveries: list[Delivery] = []
         for aggregate_type, aggregate_id, attempts, delivered in heads:
-            stream = (AggregateType(aggregate_type), int(aggregate_id))
-            leased.append(stream)
+            stream = (AggregateType(aggregate_type), aggregate_id)
             await conn.execute(
-                sa.update(event_pending).where(_is(event_pending, stream)).values(leased_until=lease_until)
+                sa.update(event_pending).where(stream_is(event_pending, stream)).values(leased_until=lease_until)
             )
             rows = (
                 await conn.execute(
                     sa.select(events)
-                    .where(_is(events, stream), events.c.sequence > delivered)
+                    .where(stream_is(events, stream), events.c.sequence > delivered)
                     .order_by(events.c.sequence)
                     .limit(PER_STREAM)
                 )
             ).mappings()
             for place, row in enumerate(rows):
-                deliveries.append(Delivery(stored(row), int(attempts) if place == 0 else 0))
-        deliveries.extend(await self._claim_redrives(now, lease_until))
-        return Batch(tuple(leased), tuple(deliveries))
+                deliveries.append(Delivery(stored(row), attempts if place == 0 else 0))
+        return deliveries
+
+    async def _lease_together(self, heads: list[tuple[str, int, int, int]], lease_until: datetime) -> list[Delivery]:
+        if not heads:
+            return []
+        conn = self._session.conn
+        await conn.execute(
+            sa.update(event_pending)
+            .where(streams_in(event_pending, [(t, i) for t, i, _, _ in heads]))
+            .values(leased_until=lease_until)
+        )
+        params = {"heads_t": [h[0] for h in heads], "heads_i": [h[1] for h in heads], "heads_d": [h[3] for h in heads]}
+        attempts = {(t, i): tried for t, i, tried, _ in heads}
+        deliveries: list[Delivery] = []
+        for row in (await conn.execute(undelivered(), params)).mappings():  # by head, then by sequence
+            stream = (row["aggregate_type"], int(row["aggregate_id"]))
+            deliveries.append(Delivery(stored(row), attempts.pop(stream, 0)))  # the head carries the attempts
+        return deliveries
 
     async def _claim_redrives(self, now: datetime, lease_until: datetime) -> list[Delivery]:
         conn = self._session.conn
@@ -128,10 +138,18 @@ class SqlEventQueue:
                 await self._redriven(attempt, now)
             else:
                 by_stream.setdefault(attempt.delivery.stream, []).append(attempt)
-        for stream, tried in sorted(by_stream.items(), key=lambda item: (item[0][0].value, item[0][1])):
-            await self._moved_on(stream, tried, now)
+        moves = [
+            (stream, *await self._delivered_upto(tried, now))
+            for stream, tried in sorted(by_stream.items(), key=lambda item: (item[0][0].value, item[0][1]))
+        ]
+        if self._postgres:
+            await self._moved_on_together(moves, now)
+        else:
+            for stream, upto, stop in moves:
+                await self._moved_on(stream, upto, stop, now)
 
-    async def _moved_on(self, stream: Stream, tried: list[Attempt], now: datetime) -> None:
+    async def _delivered_upto(self, tried: list[Attempt], now: datetime) -> tuple[int, Attempt | None]:
+        """How far a stream was delivered, and the attempt it stopped at (its dead events set aside)."""
         conn = self._session.conn
         upto, stop = 0, None
         for attempt in sorted(tried, key=lambda a: a.delivery.event.sequence):
@@ -149,31 +167,68 @@ class SqlEventQueue:
                 stop = attempt
                 break
             upto = attempt.delivery.event.sequence
+        return upto, stop
+
+    async def _moved_on(self, stream: Stream, upto: int, stop: Attempt | None, now: datetime) -> None:
+        conn = self._session.conn
         larger = sa.func.greatest if self._postgres else sa.func.max
         # Locks the stream's row (a writer adding to it commits first) and reads its latest state.
         moved = (
             await conn.execute(
                 sa.update(event_streams)
-                .where(_is(event_streams, stream))
+                .where(stream_is(event_streams, stream))
                 .values(delivered_sequence=larger(event_streams.c.delivered_sequence, upto))
                 .returning(event_streams.c.last_sequence, event_streams.c.delivered_sequence)
             )
         ).first()
-        pending = sa.update(event_pending).where(_is(event_pending, stream))
         if stop is not None:
-            failed = stop.error is not None
-            await conn.execute(
-                pending.values(
-                    leased_until=None,
-                    next_attempt_at=stop.retry_at,
-                    attempts=stop.delivery.attempts + (1 if failed else 0),
-                    last_error=stop.error[:ERROR_LENGTH] if stop.error is not None else None,
-                )
-            )
+            await self._stopped(stream, stop)
         elif moved is not None and moved[1] >= moved[0]:  # caught up
-            await conn.execute(sa.delete(event_pending).where(_is(event_pending, stream)))
+            await conn.execute(sa.delete(event_pending).where(stream_is(event_pending, stream)))
         else:  # more to deliver (written meanwhile, or more than a batch): due now, from a fresh head
-            await conn.execute(pending.values(leased_until=None, next_attempt_at=now, attempts=0, last_error=None))
+            await conn.execute(due_again([stream], now))
+
+    async def _moved_on_together(self, moves: list[tuple[Stream, int, Attempt | None]], now: datetime) -> None:
+        """`_moved_on` for all of a batch's streams at once: their rows locked in the order writers take them."""
+        if not moves:
+            return
+        conn = self._session.conn
+        keys = [stream for stream, _, _ in moves]
+        order = (event_streams.c.aggregate_type, event_streams.c.aggregate_id)
+        locking = sa.select(*order).where(streams_in(event_streams, keys)).order_by(*order).with_for_update()
+        await conn.execute(locking)
+        params = {"moved_t": [s[0].value for s in keys], "moved_i": [s[1] for s in keys]}
+        params["moved_upto"] = [upto for _, upto, _ in moves]
+        moved = {
+            (t, int(i)): (int(last), int(done)) for t, i, last, done in await conn.execute(moved_cursors(), params)
+        }
+        caught_up, again = [], []
+        for stream, _, stop in moves:
+            found = moved.get((stream[0].value, stream[1]))
+            if stop is not None:
+                await self._stopped(stream, stop)
+            elif found is not None and found[1] >= found[0]:
+                caught_up.append(stream)
+            else:
+                again.append(stream)
+        if caught_up:
+            await conn.execute(sa.delete(event_pending).where(streams_in(event_pending, caught_up)))
+        if again:
+            await conn.execute(due_again(again, now))
+
+    async def _stopped(self, stream: Stream, stop: Attempt) -> None:
+        """A stream whose head failed or was postponed waits for it: its retry time, its attempts, its error."""
+        failed = stop.error is not None
+        await self._session.conn.execute(
+            sa.update(event_pending)
+            .where(stream_is(event_pending, stream))
+            .values(
+                leased_until=None,
+                next_attempt_at=stop.retry_at,
+                attempts=stop.delivery.attempts + (1 if failed else 0),
+                last_error=stop.error[:ERROR_LENGTH] if stop.error is not None else None,
+            )
+        )
 
     async def _redriven(self, attempt: Attempt, now: datetime) -> None:
         mine = event_dead.c.event_id == attempt.delivery.event.id
@@ -187,87 +242,3 @@ class SqlEventQueue:
             if attempt.retry_at is None:
                 values["died_at"] = now
         await self._session.conn.execute(sa.update(event_dead).where(mine).values(**values))
-
-    async def backlog(self) -> Backlog:
-        conn = self._session.conn
-        waiting = sa.select(event_streams).join(event_pending, _joined(event_pending, event_streams)).subquery()
-        pending = await conn.scalar(
-            sa.select(sa.func.coalesce(sa.func.sum(waiting.c.last_sequence - waiting.c.delivered_sequence), 0))
-        )
-        redriven = await conn.scalar(sa.select(sa.func.count()).where(event_dead.c.retry_at.is_not(None)))
-        dead = await conn.scalar(sa.select(sa.func.count()).where(event_dead.c.retry_at.is_(None)))
-        oldest = await conn.scalar(
-            sa.select(sa.func.min(events.c.occurred_at)).select_from(
-                waiting.join(
-                    events,
-                    sa.and_(
-                        events.c.aggregate_type == waiting.c.aggregate_type,
-                        events.c.aggregate_id == waiting.c.aggregate_id,
-                        events.c.sequence == waiting.c.delivered_sequence + 1,
-                    ),
-                )
-            )
-        )
-        return Backlog(
-            pending=int(pending or 0) + int(redriven or 0),
-            dead=int(dead or 0),
-            oldest_pending_at=as_utc(oldest) if oldest is not None else None,
-        )
-
-    async def recent(self, limit: int, *, dead_only: bool = False) -> list[QueuedEvent]:
-        head = sa.and_(_joined(event_pending, events), events.c.sequence == event_streams.c.delivered_sequence + 1)
-        query = (
-            sa.select(
-                events,
-                event_streams.c.delivered_sequence,
-                event_dead.c.attempts.label("dead_attempts"),
-                event_dead.c.last_error.label("dead_error"),
-                event_dead.c.retry_at,
-                event_pending.c.attempts.label("head_attempts"),
-                event_pending.c.last_error.label("head_error"),
-                event_pending.c.next_attempt_at,
-            )
-            .select_from(
-                events.join(event_streams, _joined(event_streams, events))
-                .outerjoin(event_dead, event_dead.c.event_id == events.c.id)
-                .outerjoin(event_pending, head)
-            )
-            .order_by(events.c.id.desc())  # ids are time-ordered
-            .limit(limit)
-        )
-        if dead_only:
-            query = query.where(event_dead.c.event_id.is_not(None))
-        return [_queued(row) for row in (await self._session.conn.execute(query)).mappings()]
-
-    async def retry(self, event_ids: Sequence[str] | None, now: datetime) -> int:
-        query = sa.update(event_dead).where(event_dead.c.retry_at.is_(None))
-        if event_ids is not None:
-            query = query.where(event_dead.c.event_id.in_(list(event_ids)))
-        result = await self._session.conn.execute(query.values(retry_at=now, attempts=0, leased_until=None))
-        return int(result.rowcount)
-
-    async def history(
-        self, aggregate: tuple[AggregateType, int] | None, after: tuple[str, int, int] | None, limit: int
-    ) -> list[StoredEvent]:
-        stream = (events.c.aggregate_type, events.c.aggregate_id)
-        query = sa.select(events).order_by(*stream, events.c.sequence).limit(limit)
-        if aggregate is not None:
-            query = query.where(_is(events, aggregate))
-        if after is not None:
-            query = query.where(sa.tuple_(*stream, events.c.sequence) > sa.tuple_(*(sa.literal(v) for v in after)))
-        return [stored(row) for row in (await self._session.conn.execute(query)).mappings()]
-
-
-def _queued(row: Mapping[Any, Any]) -> QueuedEvent:
-    event = stored(row)
-    if row["dead_attempts"] is not None:
-        status = EventStatus.PENDING if row["retry_at"] is not None else EventStatus.DEAD
-        return QueuedEvent(event, status, int(row["dead_attempts"]), row["dead_error"], _utc(row["retry_at"]))
-    if event.sequence <= int(row["delivered_sequence"]):
-        return QueuedEvent(event, EventStatus.DONE, 0, None, None)
-    attempts = int(row["head_attempts"] or 0)
-    return QueuedEvent(event, EventStatus.PENDING, attempts, row["head_error"], _utc(row["next_attempt_at"]))
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    return as_utc(moment) if moment is not None else None
