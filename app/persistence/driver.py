@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,58 +42,75 @@ class _Compiled:
 
 
 class Rows:
-    """A statement's rows, as much of SQLAlchemy's `Result` as the repositories use."""
+    """A statement's rows, as much of SQLAlchemy's `Result` as the repositories use: rows by position, by name
+    or as attributes; `mappings()` as dicts; `scalars()`; `rowcount` from the command's status."""
 
-    def __init__(self, records: list[Any], columns: tuple[str, ...], status: bytes | None) -> None:
-        self._records = records
+    def __init__(self, rows: list[Any], columns: tuple[str, ...], status: bytes | None) -> None:
+        self._rows = rows
         self._columns = columns
         self._status = status
 
     @property
     def rowcount(self) -> int:
-        # "UPDATE 3", "DELETE 0", "INSERT 0 2": the last word counts the rows.
-        last = (self._status or b"").rsplit(b" ", 1)[-1]
-        return int(last) if last.isdigit() else -1
+        # "UPDATE 3", "DELETE 0", "INSERT 0 2": the last word counts the rows (SQLAlchemy's -1 for other commands).
+        words = (self._status or b"").split()
+        counted = words[:1] in ([b"UPDATE"], [b"DELETE"], [b"INSERT"], [b"SELECT"], [b"MERGE"])
+        return int(words[-1]) if counted and words[-1].isdigit() else -1
 
-    def mappings(self) -> Rows:
-        return self
+    def mappings(self) -> _Listed:
+        return _Listed([dict(zip(self._columns, row, strict=True)) for row in self._rows])
+
+    def scalars(self) -> _Listed:
+        return _Listed([row[0] for row in self._rows])
 
     def __iter__(self) -> Iterator[Any]:
-        return iter(self._records)
+        return iter(self._rows)
 
     def all(self) -> list[Any]:
-        return list(self._records)
+        return list(self._rows)
 
     def first(self) -> Any:
-        return self._records[0] if self._records else None
+        return _Listed(self._rows).first()
 
     def one_or_none(self) -> Any:
-        if len(self._records) > 1:
+        return _Listed(self._rows).one_or_none()
+
+    def one(self) -> Any:
+        return _Listed(self._rows).one()
+
+    def scalar(self) -> Any:
+        return self._rows[0][0] if self._rows else None
+
+    def scalar_one(self) -> Any:
+        return self.one()[0]
+
+
+class _Listed(list[Any]):
+    """Rows, mappings or scalars already fetched: `all()`, `first()`, `one()`, `one_or_none()`."""
+
+    def all(self) -> list[Any]:
+        return list(self)
+
+    def first(self) -> Any:
+        return self[0] if self else None
+
+    def one_or_none(self) -> Any:
+        if len(self) > 1:
             from sqlalchemy.exc import MultipleResultsFound
 
             raise MultipleResultsFound("more than one row where at most one was expected")
         return self.first()
 
     def one(self) -> Any:
-        found = self.one_or_none()
-        if found is None:
+        if not self:
             from sqlalchemy.exc import NoResultFound
 
             raise NoResultFound("no row where one was expected")
-        return found
-
-    def scalar(self) -> Any:
-        return self._records[0][0] if self._records else None
-
-    def scalar_one(self) -> Any:
-        return self.one()[0]
-
-    def scalars(self) -> list[Any]:
-        return [record[0] for record in self._records]
+        return self.one_or_none()
 
 
 class _Row(tuple[Any, ...]):
-    """A row with processed values: by position, by name (`row["name"]`) or as an attribute."""
+    """A row: by position, by name (`row["name"]`) or as an attribute."""
 
     __slots__ = ()
     _index: Mapping[str, int] = {}
@@ -109,35 +126,32 @@ class _Row(tuple[Any, ...]):
         except KeyError:
             raise AttributeError(name) from None
 
-    def get(self, key: str, default: Any = None) -> Any:
-        index = self._index.get(key)
-        return default if index is None else tuple.__getitem__(self, index)
-
-    def keys(self) -> Sequence[str]:
-        return tuple(self._index)
+    def _asdict(self) -> dict[str, Any]:
+        return dict(zip(self._index, self, strict=True))
 
 
 class DriverConnection:
     """One pooled connection, its transaction run on the driver (see the module's docstring)."""
 
-    def __init__(self, conn: AsyncConnection, raw: Any, slow: SlowStatements | None) -> None:
+    def __init__(self, conn: AsyncConnection, pooled: Any, slow: SlowStatements | None) -> None:
         self._conn = conn  # SQLAlchemy's: it holds the pool's checkout
-        self._raw = raw  # asyncpg.Connection
+        self._pooled = pooled  # the pool's proxy of the DB-API connection
+        self._raw = pooled.driver_connection  # asyncpg.Connection
         self._dialect = conn.dialect
         self._slow = slow
         self._transaction: Any = None
+        self._broken = False  # an exchange was interrupted: what the connection holds is unknown
 
     @classmethod
     async def checkout(cls, conn: AsyncConnection, slow: SlowStatements | None) -> DriverConnection:
-        pooled = await conn.get_raw_connection()
-        return cls(conn, pooled.driver_connection, slow)
+        return cls(conn, await conn.get_raw_connection(), slow)
 
     @property
     def dialect(self) -> Any:
         return self._dialect
 
     def in_transaction(self) -> bool:
-        return self._transaction is not None
+        return self._transaction is not None and not self._broken
 
     async def execute(self, statement: Any, params: Mapping[str, Any] | None = None) -> Rows:
         entry = _compile(statement, self._dialect)
@@ -145,19 +159,18 @@ class DriverConnection:
         processors = entry.processors
         args = [processors[n](values[n]) if n in processors else values[n] for n in entry.names]
         if self._transaction is None:
-            await self._begin()
+            self._transaction = await self._exchange(self._begin(), "BEGIN")
         started = time.perf_counter()
-        try:
-            records, status, _ = await self._raw._execute(entry.sql, args, 0, None, return_status=True)
-        except Exception as error:
-            raise await self._translated(error, entry.sql) from error
+        execute = self._raw._execute(entry.sql, args, 0, None, return_status=True)
+        records, status, _ = await self._exchange(execute, entry.sql)
         if self._slow is not None:
             self._slow.timed(entry.sql, time.perf_counter() - started)
         rows = records if entry.results is None else [_processed(r, entry.results) for r in records]
-        if rows and entry.columns:
-            row_type = _row_type(entry.columns)
+        columns = entry.columns or (tuple(records[0].keys()) if records else ())
+        if rows and columns:
+            row_type = _row_type(columns)
             rows = [row_type(r) for r in rows]
-        return Rows(rows, entry.columns, status)
+        return Rows(rows, columns, status)
 
     async def scalar(self, statement: Any, params: Mapping[str, Any] | None = None) -> Any:
         return (await self.execute(statement, params)).scalar()
@@ -167,41 +180,42 @@ class DriverConnection:
 
     async def commit(self) -> None:
         transaction, self._transaction = self._transaction, None
-        if transaction is None:
-            return
-        try:
-            await transaction.commit()
-        except Exception as error:
-            raise await self._translated(error, "COMMIT") from error
+        if transaction is not None:
+            await self._exchange(transaction.commit(), "COMMIT")
 
     async def rollback(self) -> None:
         transaction, self._transaction = self._transaction, None
-        if transaction is None:
-            return
-        try:
-            await transaction.rollback()
-        except Exception as error:
-            raise await self._translated(error, "ROLLBACK") from error
+        if transaction is not None and not self._broken:
+            await self._exchange(transaction.rollback(), "ROLLBACK")
 
     async def close(self) -> None:
-        """Back to the pool (a transaction still open is rolled back first; a broken connection is dropped)."""
+        """Back to the pool, with no transaction open: one still open is rolled back first, and a connection
+        whose exchange was interrupted (a cancelled task) is dropped rather than handed out again."""
         try:
-            if self._transaction is not None:
+            if self._broken:
+                await self._conn.invalidate()
+            elif self._transaction is not None:
                 await self.rollback()
         finally:
             await self._conn.close()
 
-    async def _begin(self) -> None:
-        transaction = self._raw.transaction()
+    async def _begin(self) -> Any:
+        transaction = self._raw.transaction()  # raises at once when the server has already closed the connection
+        await transaction.start()
+        return transaction
+
+    async def _exchange(self, exchange: Any, sql: str) -> Any:
         try:
-            await transaction.start()
+            return await exchange
         except Exception as error:
-            raise await self._translated(error, "BEGIN") from error
-        self._transaction = transaction
+            raise await self._translated(error, sql) from error
+        except BaseException:  # cancelled mid-exchange: the server may be mid-statement or mid-BEGIN
+            self._broken = True
+            raise
 
     async def _translated(self, error: Exception, sql: str) -> Exception:
-        """The driver's error as SQLAlchemy would have raised it; a lost connection is invalidated (the pool
-        opens a new one) and its transaction forgotten."""
+        """The driver's error as SQLAlchemy would have raised it. A lost connection is invalidated, and with it
+        every connection the pool opened before it (a restarted server leaves them all dead), as SQLAlchemy does."""
         from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
 
         adapted: Any = self._dialect.dbapi
@@ -215,6 +229,7 @@ class DriverConnection:
         lost = is_disconnect(orig) or self._raw.is_closed()
         if lost:
             self._transaction = None
+            self._conn.sync_engine.pool._invalidate(self._pooled, error, _checkin=False)
             await self._conn.invalidate(error)
         error_type: Any = adapted.Error
         wrapped: Exception = DBAPIError.instance(

@@ -186,7 +186,7 @@ class SqlEventQueue(SqlEventOperations):
         elif moved is not None and moved[1] >= moved[0]:  # caught up
             await conn.execute(sa.delete(event_pending).where(stream_is(event_pending, stream)))
         else:  # more to deliver (written meanwhile, or more than a batch): due now, from a fresh head
-            await conn.execute(due_again([stream], now))
+            await conn.execute(due_again(stream_is(event_pending, stream), now))
 
     async def _moved_on_together(self, moves: list[tuple[Stream, int, Attempt | None]], now: datetime) -> None:
         """`_moved_on` for all of a batch's streams at once: their rows locked in the order writers take them."""
@@ -214,7 +214,7 @@ class SqlEventQueue(SqlEventOperations):
         if caught_up:
             await conn.execute(sa.delete(event_pending).where(streams_in(event_pending, caught_up)))
         if again:
-            await conn.execute(due_again(again, now))
+            await conn.execute(due_again(streams_in(event_pending, again), now))
 
     async def _stopped(self, stream: Stream, stop: Attempt) -> None:
         """A stream whose head failed or was postponed waits for it: its retry time, its attempts, its error."""

@@ -48,15 +48,23 @@ def same_stream(table: sa.Table, other: sa.Table) -> Any:
 
 
 def streams_in(table: sa.Table, streams: Sequence[tuple[Any, int]]) -> Any:
-    keys = [(t.value if isinstance(t, AggregateType) else t, i) for t, i in streams]
-    return sa.tuple_(table.c.aggregate_type, table.c.aggregate_id).in_(keys)
+    """The rows of these streams, from two array parameters (Postgres): one statement, prepared once, for any
+    number of streams."""
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    text: Any = ARRAY(sa.String())
+    number: Any = ARRAY(sa.BigInteger())
+    kinds = sa.bindparam("in_t", [t.value if isinstance(t, AggregateType) else t for t, _ in streams], type_=text)
+    ids = sa.bindparam("in_i", [i for _, i in streams], type_=number)
+    pairs = sa.select(sa.func.unnest(kinds), sa.func.unnest(ids))
+    return sa.tuple_(table.c.aggregate_type, table.c.aggregate_id).in_(pairs)
 
 
-def due_again(streams: Sequence[Stream], now: datetime) -> Any:
+def due_again(where: Any, now: datetime) -> Any:
     """More to deliver (written meanwhile, or more than a batch): due now, from a fresh head."""
     return (
         sa.update(event_pending)
-        .where(streams_in(event_pending, streams))
+        .where(where)
         .values(leased_until=None, next_attempt_at=now, attempts=0, last_error=None)
     )
 

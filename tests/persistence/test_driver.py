@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 import pytest
+import pytest_asyncio
 import sqlalchemy as sa
+from nacl.signing import SigningKey
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -22,6 +26,7 @@ from app.services.trading_desk import TradingDesk
 from app.services.use_cases import UseCases
 from app.services.verify import verify_ledger
 from models.tables import guilds, interaction_records, markets
+from tests.conftest import PG_URL, make_settings, truncate_all
 
 GUILD = 900000000000000003
 CREATOR, ALICE = 21, 22
@@ -115,8 +120,12 @@ async def _insert_and_commit(uow: UnitOfWork, statement: Any, iid: int) -> None:
 
 
 async def _terminate(database: Database, pid: int) -> None:
-    async with database.engine.connect() as other:
-        await other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    """Ends a backend from a connection of its own (not the pool's, whose connections may be the dead ones)."""
+    killer = await asyncpg.connect(PG_URL.replace("+asyncpg", ""))
+    try:
+        await killer.execute("SELECT pg_terminate_backend($1)", pid)
+    finally:
+        await killer.close()
     await asyncio.sleep(0.05)
 
 
@@ -154,25 +163,96 @@ async def test_a_connection_lost_at_commit_is_an_unknown_outcome(pg_database: Da
         await Transactions(pg_database).run(work, hot=True)
 
 
-async def test_an_unfinished_transaction_is_rolled_back_before_its_connection_goes_back(
+async def _state_of(pid: int) -> str | None:
+    """A backend's state as another connection of its own (not the pool's) sees it."""
+    observer = await asyncpg.connect(PG_URL.replace("+asyncpg", ""))
+    try:
+        state: str | None = await observer.fetchval("SELECT state FROM pg_stat_activity WHERE pid = $1", pid)
+        return state
+    finally:
+        await observer.close()
+
+
+async def test_a_connection_goes_back_to_the_pool_with_its_unfinished_transaction_rolled_back(
     pg_database: Database,
 ) -> None:
     await _market(pg_database)
-
-    async def forgets_to_commit(uow: UnitOfWork) -> None:
-        await uow.conn.execute(sa.update(guilds).where(guilds.c.id == GUILD).values(currency_name="kept?"))
-
-    await _on_driver(pg_database, forgets_to_commit)
+    conn = DriverConnection(*await _checked_out(pg_database))
+    pid = int(await conn.scalar(sa.select(sa.func.pg_backend_pid())))
+    await conn.execute(sa.update(guilds).where(guilds.c.id == GUILD).values(currency_name="kept?"))
+    assert await _state_of(pid) == "idle in transaction"
+    await conn.close()  # no commit, no rollback asked for
+    assert await _state_of(pid) == "idle"  # back in the pool, outside any transaction
     names = await _on_driver(pg_database, lambda uow: uow.conn.scalar(sa.select(guilds.c.currency_name)))
     assert names != "kept?"
-    async with pg_database.engine.connect() as conn:  # no connection was left idle in a transaction
-        idle = await conn.scalar(
-            sa.text(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE state = 'idle in transaction' AND datname = current_database()"
-            )
-        )
-    assert idle == 0
+
+
+async def _checked_out(database: Database) -> tuple[Any, Any, None]:
+    conn = await database.engine.connect()
+    return conn, await conn.get_raw_connection(), None
+
+
+async def test_a_cancelled_statement_drops_its_connection_instead_of_handing_it_out_again(
+    pg_database: Database,
+) -> None:
+    await _market(pg_database)
+    pids: list[int] = []
+
+    async def slow(uow: UnitOfWork) -> None:
+        pids.append(int(await uow.conn.scalar(sa.select(sa.func.pg_backend_pid()))))
+        await uow.conn.execute(sa.update(guilds).where(guilds.c.id == GUILD).values(currency_name="cancelled"))
+        await uow.conn.execute(sa.select(sa.func.pg_sleep(5)))
+
+    task = asyncio.create_task(Transactions(pg_database).run(slow, hot=True))
+    await asyncio.sleep(0.3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(0.1)
+    assert await _state_of(pids[0]) is None  # the connection was closed, not kept in the pool mid-statement
+
+    async def rename(uow: UnitOfWork) -> int:
+        await uow.conn.execute(sa.update(guilds).where(guilds.c.id == GUILD).values(currency_name="after"))
+        await uow.commit()
+        return int(await _on_driver(pg_database, lambda other: other.conn.scalar(sa.select(sa.func.pg_backend_pid()))))
+
+    assert await _on_driver(pg_database, rename) != pids[0]
+    names = await _on_driver(pg_database, lambda uow: uow.conn.scalar(sa.select(guilds.c.currency_name)))
+    assert names == "after"  # committed for real (a connection left mid-BEGIN would have made it a savepoint)
+
+
+@pytest_asyncio.fixture
+async def production(pg_schema: str, signing_key: SigningKey) -> AsyncIterator[Database]:
+    """The production engine (`make_engine`: its pool, and a ping only for a connection idle 10 s) on this
+    session's schema."""
+    database = Database(make_settings(PG_URL, signing_key.verify_key.encode().hex(), DATABASE_POOL_SIZE=4))
+
+    @event.listens_for(database.engine.sync_engine, "connect")
+    def _schema(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.run_async(lambda conn: conn.execute(f'SET search_path TO "{pg_schema}"'))
+
+    await truncate_all(database.engine)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+async def test_a_lost_connection_retires_every_connection_the_pool_opened_before_it(production: Database) -> None:
+    pg_database = production
+    await _market(pg_database)
+    held = [await pg_database.engine.connect() for _ in range(3)]  # three pooled connections, opened now
+    pids = [int(await conn.scalar(sa.select(sa.func.pg_backend_pid()))) for conn in held]
+    for conn in held:
+        await conn.close()
+    for pid in pids:  # the server restarts, as far as these connections can tell
+        await _terminate(pg_database, pid)
+    with pytest.raises(Unavailable):
+        await _on_driver(pg_database, lambda uow: uow.conn.scalar(sa.select(1)))
+    # The next transactions get new connections: the other dead ones are not handed out one failure at a time.
+    for _ in range(3):
+        pid = await _on_driver(pg_database, lambda uow: uow.conn.scalar(sa.select(sa.func.pg_backend_pid())))
+        assert pid not in pids
 
 
 async def test_statements_on_the_driver_are_timed_like_any_other(pg_database: Database) -> None:
