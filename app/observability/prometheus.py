@@ -20,6 +20,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from app.telemetry import VOCABULARY, Metric
 
 _PID_FILE = re.compile(r"_(\d+)\.db$")
+MAX_SERIES_CACHED = 10_000  # label sets remembered (the vocabulary's labels are bounded far below this)
 
 
 def multiprocess_dir() -> str | None:
@@ -34,12 +35,21 @@ class PrometheusRecorder:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         self._families: dict[str, Any] = {}
+        self._series: dict[tuple[Any, ...], Any] = {}
         for metric in VOCABULARY:
             self._families[metric.name] = _family(metric, self.registry)
 
     def record(self, metric: Metric, value: float, labels: Mapping[str, str]) -> None:
-        family = self._families[metric.name]
-        series = family.labels(**labels) if labels else family
+        if labels:
+            # `labels()` validates and locks on every call; a series, once made, is looked up by its labels.
+            key = (metric.name, *labels.items())
+            series = self._series.get(key)
+            if series is None:
+                if len(self._series) >= MAX_SERIES_CACHED:
+                    self._series.clear()
+                series = self._series[key] = self._families[metric.name].labels(**labels)
+        else:
+            series = self._families[metric.name]
         if metric.kind == "counter":
             series.inc(value)
         elif metric.kind == "histogram":
