@@ -18,7 +18,7 @@ from app.domain.ledger import AccountKind
 from app.persistence.session import Session
 from app.persistence.sql import any_of, insert_ignoring_conflicts
 from app.services.rows import MemberAccount
-from models.tables import accounts
+from models.schema import accounts
 
 _p = sa.bindparam
 _SQLITE_CHUNK = 500

@@ -9,7 +9,7 @@ from app.domain.market import Market
 from app.persistence.session import Session
 from app.persistence.sql import market_from_row
 from app.services.rows import AccountTotal
-from models.tables import accounts, markets, positions, transfers
+from models.schema import accounts, markets, positions, transfers
 
 
 class SqlBooks:

@@ -14,7 +14,7 @@ from app.domain.market import as_utc
 from app.persistence.event_streams import same_stream, stored, stream_is
 from app.persistence.session import Session
 from app.services.delivery import Backlog, QueuedEvent
-from models.tables import event_dead, event_pending, event_streams, events
+from models.schema import event_dead, event_pending, event_streams, events
 
 
 class SqlEventOperations:

@@ -35,7 +35,7 @@ from app.persistence.event_streams import (
     undelivered,
 )
 from app.services.delivery import Attempt, Batch, Delivery
-from models.tables import event_dead, event_pending, event_streams, events
+from models.schema import event_dead, event_pending, event_streams, events
 
 REDRIVES = 20  # re-driven dead events in a batch
 ERROR_LENGTH = 2000

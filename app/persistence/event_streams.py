@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from app.domain.events import AggregateType, StoredEvent
 from app.domain.market import as_utc
-from models.tables import event_pending, event_streams, events
+from models.schema import event_pending, event_streams, events
 
 PER_STREAM = 200  # events of one stream delivered in a batch
 Stream = tuple[AggregateType, int]

@@ -17,7 +17,7 @@ from app import telemetry
 from app.domain.events import TradeExecuted
 from app.persistence.database import Database
 from app.persistence.unit_of_work import UnitOfWork
-from models.tables import events
+from models.schema import events
 
 WINDOWS = (("1h", timedelta(hours=1)), ("24h", timedelta(hours=24)))
 

@@ -16,7 +16,7 @@ from app.domain.ledger import AccountKind
 from app.persistence.cache import TtlCache
 from app.persistence.session import Session
 from app.persistence.sql import insert_ignoring_conflicts
-from models.tables import accounts, guilds
+from models.schema import accounts, guilds
 
 _SETTINGS = sa.select(*(guilds.c[name] for name in ("id", *SETTING_NAMES))).where(
     guilds.c.id == sa.bindparam("guild_id")

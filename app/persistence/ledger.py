@@ -19,7 +19,7 @@ from app.domain.audit import AuditAction
 from app.domain.ledger import AccountKind, Transfer, TransferReason, balance_changes
 from app.persistence.session import Session
 from app.persistence.writes import JsonText
-from models.tables import accounts, audit_events, interaction_records, transfers
+from models.schema import accounts, audit_events, interaction_records, transfers
 
 _TRANSFER = (
     "guild_id",

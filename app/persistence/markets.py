@@ -14,7 +14,7 @@ from app.persistence.accounts import SqlAccounts
 from app.persistence.session import Session
 from app.persistence.sql import market_from_row
 from app.services.rows import NewMarket
-from models.tables import guilds, markets, transfers
+from models.schema import guilds, markets, transfers
 
 _BY_NUMBER = sa.select(markets).where(
     markets.c.guild_id == sa.bindparam("market_guild_id"), markets.c.number == sa.bindparam("market_number")

@@ -12,7 +12,7 @@ from app.domain.market import as_utc
 from app.persistence.session import Session
 from app.persistence.sql import insert_ignoring_conflicts
 from app.services.rows import Followup, MarketMessage
-from models.tables import followups, market_messages, markets
+from models.schema import followups, market_messages, markets
 
 _MESSAGE = sa.select(market_messages, markets.c.guild_id, markets.c.number).join(
     markets, markets.c.id == market_messages.c.market_id

@@ -33,7 +33,7 @@ from app.domain.events import (
 )
 from app.persistence.session import Session
 from app.persistence.writes import Write
-from models.tables import event_pending, event_streams, events
+from models.schema import event_pending, event_streams, events
 
 CHANNEL = "hunch_events"
 _p = sa.bindparam

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from app.persistence.session import Session
 from app.services.rows import Holding
-from models.tables import accounts, markets, positions
+from models.schema import accounts, markets, positions
 
 _HOLDINGS = (
     sa.select(

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from app.domain.market import as_utc
 from app.domain.price_history import BucketPoint, PricePoint
 from app.persistence.session import Session
-from models.tables import price_points
+from models.schema import price_points
 
 _p = sa.bindparam
 _c = price_points.c

@@ -11,7 +11,7 @@ from app.domain.market import Market, MarketStatus
 from app.persistence.session import Session
 from app.persistence.sql import market_from_row
 from app.services.rows import PositionRow
-from models.tables import accounts, markets, positions
+from models.schema import accounts, markets, positions
 
 _UNSETTLED = (MarketStatus.OPEN.value, MarketStatus.CLOSED.value)
 

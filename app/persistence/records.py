@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from app.persistence.session import Session
 from app.persistence.sql import any_of
-from models.tables import interaction_records
+from models.schema import interaction_records
 
 
 @cache

@@ -15,7 +15,7 @@ from app.domain.market import MarketStatus
 from app.domain.records import ForecastRecord, qualified_brier
 from app.persistence.session import Session
 from app.services.rows import Holding
-from models.tables import market_results, markets, member_records, positions, trades
+from models.schema import market_results, markets, member_records, positions, trades
 
 _p = sa.bindparam
 _RESULT = ("market_id", "account_id", "guild_id", "user_id", "paid_in", "taken_out", "payout", "brier")

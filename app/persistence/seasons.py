@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from app.domain.ledger import AccountKind
 from app.domain.seasons import FIRST_SEASON, Season, default_name, name_key
 from app.persistence.session import Session
-from models.tables import accounts, guilds, season_standings, seasons
+from models.schema import accounts, guilds, season_standings, seasons
 
 _p = sa.bindparam
 _COLUMNS = (seasons.c.id, seasons.c.number, seasons.c.name, seasons.c.started_at, seasons.c.ended_at)

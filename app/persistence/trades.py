@@ -17,7 +17,7 @@ from app.domain.market import Market
 from app.persistence.session import Session
 from app.persistence.sql import any_of, market_from_row
 from app.services.rows import FilledTrade, PositionChange, TradeBook
-from models.tables import accounts, guilds, markets, positions, trades
+from models.schema import accounts, guilds, markets, positions, trades
 
 _p = sa.bindparam
 _seen = accounts.alias("seen")

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.ratelimit.base import ALLOWED, CHECK_TIMEOUT_SECONDS, Decision, Limit, from_ms, latest, now_ms, refused
 from app.services.batching import BatchLines
-from models.tables import rate_limit_hits, rate_limit_keys
+from models.schema import rate_limit_hits, rate_limit_keys
 
 logger = logging.getLogger(__name__)
 

@@ -500,6 +500,30 @@ def test_every_extension_module_loads(invoked: dict[str, Any], python312: str) -
     assert result.returncode == 0, result.stderr[-3000:]
 
 
+def test_the_tables_load_from_the_schema_snapshot_without_building_their_classes(
+    invoked: dict[str, Any], python312: str
+) -> None:
+    """The build writes `models/schema.pickle`; under the runtime's Python it loads, and no SQLModel class is
+    built (`models.tables` and sqlmodel stay unimported)."""
+    task_root = Path(invoked["task_root"])
+    assert (task_root / "models" / "schema.pickle").is_file()
+    code = (
+        "import json, sys\nimport models.schema as s\n"
+        "print(json.dumps({'tables': len(s.metadata.tables), 'heavy': sorted(m for m in ('sqlmodel', 'models.tables')"
+        " if m in sys.modules)}))"
+    )
+    result = subprocess.run(
+        [python312, "-S", "-c", code],
+        cwd=task_root,
+        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(task_root)},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    loaded = json.loads(result.stdout)
+    assert loaded == {"tables": 21, "heavy": []}
+
+
 # --- the container files (static: no Docker engine needed) --------------------------------------
 
 
