@@ -11,8 +11,11 @@ before: the snapshot only ever saves time.
 
 from __future__ import annotations
 
+import io
 import pickle
+from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -22,15 +25,46 @@ SNAPSHOT = Path(__file__).with_name("schema.pickle")
 def snapshot_bytes() -> bytes:
     """The declared schema as the build writes it: SQLAlchemy's version on the first line, then the pickle.
 
-    The tables are copied first (`to_metadata`): a declared table's columns carry state memoized while the
-    classes were mapped, and pickled with it they came back unable to take part in an expression
-    (`accounts.c.balance - 1` raised)."""
+    The tables are copied first (`to_metadata`): pickled as mapped, a declared column came back unable to take
+    part in an expression (`accounts.c.balance - 1` raised). What a pickle would order by memory address (sets,
+    the copy's creation counters, its foreign-key memo) is put in one order, so the same schema gives the same
+    bytes, and the same package the same zip (with `PYTHONHASHSEED` fixed and address randomisation off, as the
+    build runs it)."""
     from models.tables import metadata as declared
 
     copied = sa.MetaData()
     for table in declared.sorted_tables:
         table.to_metadata(copied)
-    return sa.__version__.encode() + b"\n" + pickle.dumps(copied, protocol=5)
+    created = 0
+    for name in sorted(copied.tables):
+        table = copied.tables[name]
+        for part in (*table.columns, *sorted(table.constraints, key=_order), *sorted(table.indexes, key=_order)):
+            created += 1
+            part._creation_order = created
+    memos = sorted(copied._fk_memos.items(), key=lambda memo: repr(memo[0]))
+    copied._fk_memos = defaultdict(list, {key: sorted(fks, key=_order) for key, fks in memos})
+    out = io.BytesIO()
+    _InOrder(out, protocol=5).dump(copied)
+    return sa.__version__.encode() + b"\n" + out.getvalue()
+
+
+def _order(item: Any) -> tuple[str, ...]:
+    if isinstance(item, str | int | float | bytes):
+        return ("", repr(item))
+    parent = getattr(item, "parent", None)
+    owner = getattr(getattr(item, "table", None), "name", None) or getattr(getattr(parent, "table", None), "name", "")
+    columns = getattr(item, "columns", None)
+    names = ",".join(sorted(str(getattr(c, "key", c)) for c in columns)) if columns is not None else ""
+    return (type(item).__name__, str(owner), str(getattr(parent, "name", "")), str(getattr(item, "name", "")), names)
+
+
+class _InOrder(pickle._Pickler):
+    """The pure-Python pickler (the C one writes sets as it iterates them), writing every set's items sorted."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if type(obj) in (set, frozenset):
+            return type(obj), (sorted(obj, key=_order),)
+        return NotImplemented
 
 
 def load(path: Path = SNAPSHOT) -> sa.MetaData:

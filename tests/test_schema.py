@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -74,3 +77,34 @@ def test_a_snapshot_that_cannot_be_used_falls_back_to_the_declared_tables(tmp_pa
     snapshot.write_bytes(content)
     assert schema.load(snapshot) is declared
     assert schema.load(tmp_path / "missing.pickle") is declared
+
+
+def test_the_build_writes_the_same_snapshot_every_time(tmp_path: Path) -> None:
+    """`infra/lambda/build.py` writes the snapshot twice into two staged packages: the same bytes both times, so
+    the same sources give the same zip."""
+    build = _load_build()
+    requirements = ROOT / "requirements.txt"
+    written = []
+    for n in (1, 2):
+        stage = tmp_path / f"stage{n}"
+        (stage / "models").mkdir(parents=True)
+        build.write_schema_snapshot(stage, requirements)
+        written.append((stage / "models" / "schema.pickle").read_bytes())
+    assert written[0] == written[1]
+    assert schema.load(stage / "models" / "schema.pickle") is not declared  # and it loads
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load_build() -> Any:
+    folder = ROOT / "infra" / "lambda"
+    sys.path.insert(0, str(folder))
+    try:
+        spec = importlib.util.spec_from_file_location("hunch_lambda_build", folder / "build.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(str(folder))

@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -76,9 +77,12 @@ def write_schema_snapshot(stage: Path, requirements: Path) -> None:
     """`models/schema.pickle` in the staged application, when a Python with the pinned SQLAlchemy can write it."""
     python = os.environ.get("HUNCH_SNAPSHOT_PYTHON") or str(REPO / ".venv" / "bin" / "python")
     code = "import sys; from models.schema import snapshot_bytes; sys.stdout.buffer.write(snapshot_bytes())"
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PYTHONPATH": str(REPO)}
+    # The same schema, the same bytes: a fixed hash seed, and no address randomisation where `setarch` can turn it
+    # off (the pickle is written in one order whatever the addresses, but a run without both may still differ).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PYTHONPATH": str(REPO), "PYTHONHASHSEED": "0"}
+    fixed = ["setarch", platform.machine(), "-R"] if shutil.which("setarch") and sys.platform == "linux" else []
     try:
-        done = subprocess.run([python, "-c", code], cwd=REPO, env=env, capture_output=True, timeout=120)
+        done = subprocess.run([*fixed, python, "-c", code], cwd=REPO, env=env, capture_output=True, timeout=120)
     except OSError as error:
         log(f"no schema snapshot ({python}: {error}): the tables are built from their classes at each cold start")
         return
