@@ -27,9 +27,8 @@ def snapshot_bytes() -> bytes:
 
     The tables are copied first (`to_metadata`): pickled as mapped, a declared column came back unable to take
     part in an expression (`accounts.c.balance - 1` raised). What a pickle would order by memory address (sets,
-    the copy's creation counters, its foreign-key memo) is put in one order, so the same schema gives the same
-    bytes, and the same package the same zip (with `PYTHONHASHSEED` fixed and address randomisation off, as the
-    build runs it)."""
+    the copy's creation counters, its foreign-key memo) is put in one order; with `PYTHONHASHSEED` fixed and
+    address randomisation off, as the build runs it, one machine writes the same bytes every time."""
     from models.tables import metadata as declared
 
     copied = sa.MetaData()

@@ -40,6 +40,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -76,29 +77,41 @@ def _ignore_dev_files(directory: str, names: list[str]) -> set[str]:
 def write_schema_snapshot(stage: Path, requirements: Path) -> None:
     """`models/schema.pickle` in the staged application, when a Python with the pinned SQLAlchemy can write it."""
     python = os.environ.get("HUNCH_SNAPSHOT_PYTHON") or str(REPO / ".venv" / "bin" / "python")
+    pinned = _pinned("sqlalchemy", requirements)
+    skipped = "the tables are built from their classes at each cold start"
+    try:
+        snapshot = _snapshot(python)
+    except (OSError, subprocess.SubprocessError) as error:
+        log(f"no schema snapshot ({python}: {error}): {skipped}")
+        return
+    version = snapshot.partition(b"\n")[0].decode(errors="replace")
+    if version != pinned:
+        log(f"no schema snapshot ({python} has SQLAlchemy {version}, requirements pin {pinned}): {skipped}")
+        return
+    (stage / "models" / "schema.pickle").write_bytes(snapshot)
+
+
+def _snapshot(python: str) -> bytes:
+    """The snapshot's bytes, written the same way every time: a fixed hash seed, and no address randomisation where
+    `setarch -R` is allowed (a container's seccomp profile may refuse it: then without)."""
     code = "import sys; from models.schema import snapshot_bytes; sys.stdout.buffer.write(snapshot_bytes())"
-    # The same schema, the same bytes: a fixed hash seed, and no address randomisation where `setarch` can turn it
-    # off (the pickle is written in one order whatever the addresses, but a run without both may still differ).
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PYTHONPATH": str(REPO), "PYTHONHASHSEED": "0"}
     fixed = ["setarch", platform.machine(), "-R"] if shutil.which("setarch") and sys.platform == "linux" else []
-    try:
-        done = subprocess.run([*fixed, python, "-c", code], cwd=REPO, env=env, capture_output=True, timeout=120)
-    except OSError as error:
-        log(f"no schema snapshot ({python}: {error}): the tables are built from their classes at each cold start")
-        return
-    version = done.stdout.partition(b"\n")[0].decode(errors="replace")
-    pinned = [
-        line.split("==", 1)[1].strip()
-        for line in requirements.read_text().splitlines()
-        if line.startswith("SQLAlchemy==")
-    ]
-    if done.returncode != 0 or not pinned or version != pinned[0]:
-        reason = (
-            done.stderr.decode(errors="replace")[-300:] if done.returncode else f"SQLAlchemy {version}, pinned {pinned}"
-        )
-        log(f"no schema snapshot ({reason}): the tables are built from their classes at each cold start")
-        return
-    (stage / "models" / "schema.pickle").write_bytes(done.stdout)
+    for prefix in [fixed, []] if fixed else [[]]:
+        done = subprocess.run([*prefix, python, "-c", code], cwd=REPO, env=env, capture_output=True, timeout=120)
+        if done.returncode == 0:
+            return done.stdout
+    raise subprocess.SubprocessError(done.stderr.decode(errors="replace")[-300:])
+
+
+def _pinned(name: str, requirements: Path) -> str | None:
+    """The version `requirements` pins `name` to (`Name==1.2`, any case, extras allowed)."""
+    pattern = re.compile(rf"^{re.escape(name)}(\[[^\]]*\])?\s*==\s*([^\s;#]+)", re.IGNORECASE)
+    for line in requirements.read_text().splitlines():
+        found = pattern.match(line.strip())
+        if found:
+            return found.group(2)
+    return None
 
 
 def stage_application(stage: Path, requirements: Path) -> None:

@@ -503,12 +503,13 @@ def test_every_extension_module_loads(invoked: dict[str, Any], python312: str) -
 def test_the_tables_load_from_the_schema_snapshot_without_building_their_classes(
     invoked: dict[str, Any], python312: str
 ) -> None:
-    """The build writes `models/schema.pickle`; under the runtime's Python it loads, and no SQLModel class is
-    built (`models.tables` and sqlmodel stay unimported)."""
+    """The build writes `models/schema.pickle`; under the runtime's Python it loads, and the whole persistence layer
+    imports without building a SQLModel class (`models.tables` and sqlmodel stay unimported, so nothing mixes the
+    snapshot's tables with the declared ones)."""
     task_root = Path(invoked["task_root"])
     assert (task_root / "models" / "schema.pickle").is_file()
     code = (
-        "import json, sys\nimport models.schema as s\n"
+        "import json, sys\nimport models.schema as s\nimport app.persistence.unit_of_work, app.ratelimit.sql\n"
         "print(json.dumps({'tables': len(s.metadata.tables), 'heavy': sorted(m for m in ('sqlmodel', 'models.tables')"
         " if m in sys.modules)}))"
     )
