@@ -26,13 +26,10 @@ from app.services.trading_desk import TradingDesk
 from app.services.use_cases import UseCases
 from tests.conftest import make_settings
 from tests.observability.test_prometheus_scrape import free_port, stop
+from tests.support.throttle import no_throttle
 
 ROOT = Path(__file__).resolve().parents[1]
 GUILD = 900000000000000002
-
-
-async def _no_throttle(who: object, action: object) -> None:
-    return None
 
 
 @pytest.fixture
@@ -48,7 +45,7 @@ async def _stale_market_and_a_trade(database_url: str) -> None:
     now = [datetime.now(UTC) - timedelta(days=30)]
     database = Database(make_settings(database_url, "0" * 64))
     transactions = Transactions(database, lambda: now[0])
-    use_cases = UseCases(transactions, TradingDesk(transactions), _no_throttle)
+    use_cases = UseCases(transactions, TradingDesk(transactions), no_throttle)
     try:
         actor = Actor(GUILD, 11, interaction_id=1_700_000_000_000_000_001)
         await use_cases.create_market(actor, CreateMarket("Stale?", ["A", "B"], closes_in=timedelta(days=1)))

@@ -21,6 +21,7 @@ from app.services.trading_desk import TradingDesk
 from app.services.use_cases import UseCases
 from app.worker import Worker, WorkerSettings
 from models.tables import events
+from tests.support.throttle import no_throttle
 
 GUILD = 900000000000000001
 _ids = iter(range(1_700_000_000_000_000_000, 1_800_000_000_000_000_000))
@@ -61,13 +62,9 @@ class Recorder:
         self.seen.append(event)
 
 
-async def _no_throttle(who: object, action: object) -> None:
-    return None
-
-
 async def _activity(database: Database, markets: int = 2, trades: int = 5) -> None:
     transactions = Transactions(database)
-    use_cases = UseCases(transactions, TradingDesk(transactions), _no_throttle)
+    use_cases = UseCases(transactions, TradingDesk(transactions), no_throttle)
     for n in range(markets):
         await use_cases.create_market(Actor(GUILD, 11, interaction_id=next(_ids)), CreateMarket(f"Q{n}?", ["A", "B"]))
     for n in range(trades):
@@ -239,7 +236,7 @@ async def test_only_a_commit_that_wrote_events_calls_the_hook(database: Database
         calls.append("woken")
 
     transactions = Transactions(database, after_events=hook)
-    use_cases = UseCases(transactions, TradingDesk(transactions), _no_throttle)
+    use_cases = UseCases(transactions, TradingDesk(transactions), no_throttle)
     await use_cases.create_market(Actor(GUILD, 11, interaction_id=next(_ids)), CreateMarket("Q?", ["A", "B"]))
     assert calls == ["woken"]
     await use_cases.balance(GUILD, 11)  # a read: nothing committed
@@ -283,7 +280,7 @@ async def test_a_batch_of_changes_marks_a_market_message_behind_in_one_write(dat
     from app.services.rows import Followup
 
     transactions = Transactions(database)
-    use_cases = UseCases(transactions, TradingDesk(transactions), _no_throttle)
+    use_cases = UseCases(transactions, TradingDesk(transactions), no_throttle)
     creator = Actor(GUILD, 11, interaction_id=next(_ids), channel_id=5)
     followup = Followup(creator.interaction_id or 0, 1, "token", datetime.now(UTC) + timedelta(minutes=15))
     market = await use_cases.create_market(creator, CreateMarket("Q?", ["A", "B"], channel_id=5, followup=followup))
@@ -318,7 +315,7 @@ async def test_a_batch_of_changes_marks_a_market_message_behind_in_one_write(dat
 async def test_events_written_while_the_worker_marks_streams_done_are_never_stranded(pg_database: Database) -> None:
     await _activity(pg_database, markets=2, trades=0)
     transactions = Transactions(pg_database)
-    use_cases = UseCases(transactions, TradingDesk(transactions), _no_throttle)
+    use_cases = UseCases(transactions, TradingDesk(transactions), no_throttle)
     consumer = Recorder()
     worker = Worker(Transactions(pg_database), [consumer], lambda: datetime.now(UTC))  # real time: writers use it
     writing = True

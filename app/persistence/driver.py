@@ -46,7 +46,7 @@ class Rows:
     or as attributes; `mappings()` as dicts; `scalars()`; `rowcount` from the command's status."""
 
     def __init__(self, rows: list[Any], columns: tuple[str, ...], status: bytes | None) -> None:
-        self._rows = rows
+        self._rows = _Listed(rows)
         self._columns = columns
         self._status = status
 
@@ -70,13 +70,13 @@ class Rows:
         return list(self._rows)
 
     def first(self) -> Any:
-        return _Listed(self._rows).first()
+        return self._rows.first()
 
     def one_or_none(self) -> Any:
-        return _Listed(self._rows).one_or_none()
+        return self._rows.one_or_none()
 
     def one(self) -> Any:
-        return _Listed(self._rows).one()
+        return self._rows.one()
 
     def scalar(self) -> Any:
         return self._rows[0][0] if self._rows else None
@@ -216,16 +216,8 @@ class DriverConnection:
     async def _translated(self, error: Exception, sql: str) -> Exception:
         """The driver's error as SQLAlchemy would have raised it. A lost connection is invalidated, and with it
         every connection the pool opened before it (a restarted server leaves them all dead), as SQLAlchemy does."""
-        from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
-
         adapted: Any = self._dialect.dbapi
-        orig: Exception = error
-        try:
-            _translate(error, adapted)
-        except AsyncAdapt_asyncpg_dbapi.Error as translated:
-            orig = translated
-        except Exception:  # not the driver's: a lost socket, a timeout
-            pass
+        orig = _dbapi_error(error, adapted)
         lost = is_disconnect(orig) or self._raw.is_closed()
         if lost:
             self._transaction = None
@@ -238,12 +230,18 @@ class DriverConnection:
         return wrapped
 
 
-def _translate(error: Exception, adapted: Any) -> None:
-    """Raise the DB-API error SQLAlchemy's asyncpg adapter makes of `error` (its own mapping of the driver's
-    errors by class, each carrying the SQLSTATE); anything it does not map is raised as it is."""
-    from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
+def _dbapi_error(error: Exception, adapted: Any) -> Exception:
+    """The DB-API error SQLAlchemy's asyncpg adapter makes of `error` (its own mapping of the driver's errors by
+    class, each carrying the SQLSTATE), or `error` itself when it maps none (a lost socket, a timeout)."""
+    from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection, AsyncAdapt_asyncpg_dbapi
 
-    AsyncAdapt_asyncpg_connection._handle_exception_no_connection(adapted, error)
+    try:
+        AsyncAdapt_asyncpg_connection._handle_exception_no_connection(adapted, error)
+    except AsyncAdapt_asyncpg_dbapi.Error as translated:
+        return translated
+    except Exception:  # raised back as it was: not one of the driver's errors
+        return error
+    return error
 
 
 _COMPILED: OrderedDict[int, _Compiled] = OrderedDict()

@@ -50,13 +50,8 @@ def same_stream(table: sa.Table, other: sa.Table) -> Any:
 def streams_in(table: sa.Table, streams: Sequence[tuple[Any, int]]) -> Any:
     """The rows of these streams, from two array parameters (Postgres): one statement, prepared once, for any
     number of streams."""
-    from sqlalchemy.dialects.postgresql import ARRAY
-
-    text: Any = ARRAY(sa.String())
-    number: Any = ARRAY(sa.BigInteger())
-    kinds = sa.bindparam("in_t", [t.value if isinstance(t, AggregateType) else t for t, _ in streams], type_=text)
-    ids = sa.bindparam("in_i", [i for _, i in streams], type_=number)
-    pairs = sa.select(sa.func.unnest(kinds), sa.func.unnest(ids))
+    kinds = _array("in_t", [t.value if isinstance(t, AggregateType) else t for t, _ in streams])
+    pairs = sa.select(sa.func.unnest(kinds), sa.func.unnest(_array("in_i", [i for _, i in streams])))
     return sa.tuple_(table.c.aggregate_type, table.c.aggregate_id).in_(pairs)
 
 
@@ -69,13 +64,17 @@ def due_again(where: Any, now: datetime) -> Any:
     )
 
 
-def _arrays(prefix: str, *names: str) -> list[Any]:
-    """One array parameter per column, `<prefix>_<name>`: `t` the streams' types, the others numbers (Postgres)."""
+def _array(name: str, values: list[Any] | None = None) -> Any:
+    """An array parameter (Postgres): `…_t` holds the streams' types, any other numbers; its values given now,
+    or (None) at execution."""
     from sqlalchemy.dialects.postgresql import ARRAY
 
-    text: Any = ARRAY(sa.String())
-    number: Any = ARRAY(sa.BigInteger())
-    return [sa.bindparam(f"{prefix}_{name}", type_=text if name == "t" else number) for name in names]
+    kind: Any = ARRAY(sa.String()) if name.endswith("_t") else ARRAY(sa.BigInteger())
+    return sa.bindparam(name, type_=kind) if values is None else sa.bindparam(name, values, type_=kind)
+
+
+def _arrays(prefix: str, *names: str) -> list[Any]:
+    return [_array(f"{prefix}_{name}") for name in names]
 
 
 @cache

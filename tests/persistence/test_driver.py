@@ -27,14 +27,11 @@ from app.services.use_cases import UseCases
 from app.services.verify import verify_ledger
 from models.tables import guilds, interaction_records, markets
 from tests.conftest import PG_URL, make_settings, truncate_all
+from tests.support.throttle import no_throttle
 
 GUILD = 900000000000000003
 CREATOR, ALICE = 21, 22
 _ids = itertools.count(1_500_000_000_000_000_000)
-
-
-async def _no_throttle(actor: object, action: object) -> None:
-    return None
 
 
 def _actor(user: int) -> Actor:
@@ -43,7 +40,7 @@ def _actor(user: int) -> Actor:
 
 async def _market(database: Database) -> UseCases:
     transactions = Transactions(database)
-    use_cases = UseCases(transactions, TradingDesk(transactions), _no_throttle)
+    use_cases = UseCases(transactions, TradingDesk(transactions), no_throttle)
     await use_cases.create_market(_actor(CREATOR), CreateMarket(question="Driver?", outcomes=["Yes", "No"]))
     return use_cases
 

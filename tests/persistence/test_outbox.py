@@ -20,6 +20,7 @@ from app.services.trading_desk import TradingDesk
 from app.services.use_cases import UseCases
 from models.tables import events
 from tests.persistence.test_ledger import statements
+from tests.support.throttle import no_throttle
 
 GUILD = 900000000000000001
 _ids = iter(range(1_600_000_000_000_000_000, 1_700_000_000_000_000_000))
@@ -29,13 +30,9 @@ def actor(user: int, *, manager: bool = False) -> Actor:
     return Actor(GUILD, user, is_manager=manager, interaction_id=next(_ids))
 
 
-async def _no_throttle(who: object, action: object) -> None:
-    return None
-
-
 def _use_cases(database: Database) -> UseCases:
     transactions = Transactions(database)
-    return UseCases(transactions, TradingDesk(transactions), _no_throttle)
+    return UseCases(transactions, TradingDesk(transactions), no_throttle)
 
 
 async def _log(database: Database) -> list[dict[str, Any]]:

@@ -22,19 +22,16 @@ from app.services.use_cases import UseCases
 from app.services.verify import verify_ledger
 from models.tables import transfers
 from tests.monitoring.promql import documented_row
+from tests.support.throttle import no_throttle
 
 GUILD = 900000000000000001
 ALICE, BOB = 11, 12
 _ids = itertools.count(1_400_000_000_000_000_000)
 
 
-async def _no_throttle(actor: object, action: object) -> None:
-    return None
-
-
 def _use_cases(database: Database) -> UseCases:
     transactions = Transactions(database)
-    return UseCases(transactions, TradingDesk(transactions), _no_throttle)
+    return UseCases(transactions, TradingDesk(transactions), no_throttle)
 
 
 async def _gifts(database: Database) -> int:

@@ -12,6 +12,7 @@ from app.services.trading_desk import TradingDesk
 from app.services.use_cases import UseCases
 from tests.services.conftest import ALICE, GUILD, START, books_balance, fresh, member
 from tests.support.fakes import FakeTransactions
+from tests.support.throttle import no_throttle
 
 
 async def test_a_first_time_trader_gets_an_account_with_the_starting_grant(
@@ -27,7 +28,7 @@ async def test_a_first_time_trader_gets_an_account_with_the_starting_grant(
 
 async def test_concurrent_orders_share_batches_and_each_gets_its_own_answer(transactions: FakeTransactions) -> None:
     desk = TradingDesk(transactions)
-    await UseCases(transactions, desk, _no_throttle).create_market(
+    await UseCases(transactions, desk, no_throttle).create_market(
         fresh(member(ALICE)), CreateMarket("Rain?", ["Yes", "No"])
     )
     traders = [fresh(member(600 + n)) for n in range(20)]
@@ -46,7 +47,7 @@ async def test_concurrent_orders_share_batches_and_each_gets_its_own_answer(tran
 
 async def test_a_desk_reopens_an_account_it_knew_when_it_is_gone(transactions: FakeTransactions) -> None:
     desk = TradingDesk(transactions)
-    await UseCases(transactions, desk, _no_throttle).create_market(fresh(member(ALICE)), CreateMarket("R?", ["A", "B"]))
+    await UseCases(transactions, desk, no_throttle).create_market(fresh(member(ALICE)), CreateMarket("R?", ["A", "B"]))
     await desk.buy(fresh(member(800)), 1, 0, 5)
     account = transactions.books.member(GUILD, 800)
     assert account is not None
@@ -56,7 +57,3 @@ async def test_a_desk_reopens_an_account_it_knew_when_it_is_gone(transactions: F
     ]
     receipt = await desk.buy(fresh(member(800)), 1, 0, 5)
     assert receipt.balance == START - 5
-
-
-async def _no_throttle(actor: object, action: object) -> None:
-    return None
