@@ -14,9 +14,10 @@ drops) a scratch database `hunch_bench`, starts `python -m app serve`, creates o
 pgbench's built-in TPC-B (`-c 32 -j 2 -T 10`, scale 1) runs before, between and after the configurations, and each
 configuration's bets/s is given as a ratio to the mean of the two pgbench runs around it (a shared machine's speed
 drifts within a run), against the targets. For each configuration it also prints the CPU a bet cost the server's
-processes and Postgres's (from /proc: a backend that exits during the run takes its share with it) and how many
-connections were opened to the database during the run (pool churn shows there). Needs Postgres at 127.0.0.1:5432
-and Redis at 127.0.0.1:6379.
+processes, Postgres's (from /proc: a backend that exits during the run takes its share with it) and Redis's (its
+INFO), how many connections were opened to the database during the run (pool churn shows there), and where the
+server's time went, from its own /metrics over the measured bets: the mean server time, the trade batches and
+their mean size, the mean transaction and statement. Needs Postgres at 127.0.0.1:5432 and Redis at 127.0.0.1:6379.
 """
 
 from __future__ import annotations
@@ -274,6 +275,48 @@ def sessions_opened() -> int:
     return int(out or 0)
 
 
+def redis_cpu_seconds() -> float:
+    """The Redis server's own CPU (user + system) so far, from INFO: it shares the machine's cores too."""
+    out = subprocess.run(["redis-cli", "INFO", "cpu"], capture_output=True, text=True).stdout
+    fields = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
+    return float(fields.get("used_cpu_user", 0)) + float(fields.get("used_cpu_sys", 0))
+
+
+async def scrape(port: int) -> dict[str, float]:
+    """The server's /metrics, each series summed over its labels (`name` -> value)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    status, body = await send(reader, writer, f"GET /metrics HTTP/1.1\r\nHost: x:{port}\r\n\r\n".encode())
+    writer.close()
+    totals: dict[str, float] = {}
+    for line in body.decode().splitlines() if status == 200 else ():
+        if line and not line.startswith("#"):
+            series, _, value = line.rpartition(" ")
+            name = series.partition("{")[0]
+            totals[name] = totals.get(name, 0.0) + float(value)
+    return totals
+
+
+def where_the_time_went(before: dict[str, float], after: dict[str, float]) -> str:
+    """Means over the measured load, from the server's own histograms."""
+
+    def mean(metric: str) -> tuple[float, float]:
+        count = after.get(f"{metric}_count", 0.0) - before.get(f"{metric}_count", 0.0)
+        total = after.get(f"{metric}_sum", 0.0) - before.get(f"{metric}_sum", 0.0)
+        return count, total / count if count else 0.0
+
+    _, served = mean("hunch_interaction_duration_seconds")
+    batches, size = mean("hunch_trade_batch_size")
+    transactions, transaction = mean("hunch_db_transaction_duration_seconds")
+    statements, statement = mean("hunch_db_statement_duration_seconds")
+    if not batches:
+        return "no /metrics from the server"
+    return (
+        f"server time {served * 1000:.1f} ms; {batches:,.0f} trade batches of {size:.1f} on average;"
+        f" {transactions:,.0f} transactions of {transaction * 1000:.1f} ms, {statements:,.0f} statements of"
+        f" {statement * 1000:.2f} ms (means)"
+    )
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -289,7 +332,9 @@ class Figures:
     verify: str
     cpu_ms_per_bet: float
     postgres_cpu_ms_per_bet: float
+    redis_cpu_ms_per_bet: float
     sessions: int
+    breakdown: str
 
 
 def server_env(database: str, *, pool_size: int, workers: int | None, redis_db: int | None) -> dict[str, str]:
@@ -358,9 +403,11 @@ async def run_configuration(args: argparse.Namespace, payloads: Payloads, label:
         bets = [bet(i) for i in range(args.requests)]
         warm = bets[: args.concurrency * 4]
         await load(args.port, warm, args.concurrency)  # warm pools, caches and the first-touch path
-        cpu_before, postgres_before, sessions_before = (
+        metrics_before = await scrape(args.port)
+        cpu_before, postgres_before, redis_before, sessions_before = (
             cpu_seconds(server.pid),
             postgres_cpu_seconds(),
+            redis_cpu_seconds(),
             sessions_opened(),
         )
         elapsed, latencies, first, outcomes = await load(
@@ -368,7 +415,9 @@ async def run_configuration(args: argparse.Namespace, payloads: Payloads, label:
         )
         cpu = cpu_seconds(server.pid) - cpu_before
         postgres_cpu = postgres_cpu_seconds() - postgres_before
+        redis_cpu = redis_cpu_seconds() - redis_before
         sessions = sessions_opened() - sessions_before
+        breakdown = where_the_time_went(metrics_before, await scrape(args.port))
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -384,7 +433,9 @@ async def run_configuration(args: argparse.Namespace, payloads: Payloads, label:
         verify.stdout.strip(),
         cpu * 1000 / max(1, bets),
         postgres_cpu * 1000 / max(1, bets),
+        redis_cpu * 1000 / max(1, bets),
         sessions,
+        breakdown,
     )
 
 
@@ -403,8 +454,10 @@ def report(figures: Figures, tps: float | None, target_ratio: float, target_p99_
         )
     print(
         f"  CPU per bet (user + system): server {figures.cpu_ms_per_bet:.2f} ms,"
-        f" Postgres {figures.postgres_cpu_ms_per_bet:.2f} ms; connections opened during the run: {figures.sessions}"
+        f" Postgres {figures.postgres_cpu_ms_per_bet:.2f} ms, Redis {figures.redis_cpu_ms_per_bet:.2f} ms;"
+        f" connections opened during the run: {figures.sessions}"
     )
+    print(f"  {figures.breakdown}")
     print(f"  verify-ledger: {figures.verify}")
     if tps:
         ratio = figures.bets_per_s / tps
