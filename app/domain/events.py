@@ -286,7 +286,8 @@ class StoredEvent:
         return upcast(self.type, self.version, dict(self.payload))
 
     def event(self) -> DomainEvent:
-        cls, names = TYPES[self.type], {f.name for f in fields(TYPES[self.type])}
+        cls = TYPES[self.type]
+        names = {f.name for f in fields(cls)}
         return cls(aggregate_id=self.aggregate_id, **{k: v for k, v in self.current_payload().items() if k in names})
 
 

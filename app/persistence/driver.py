@@ -8,7 +8,7 @@ on the driver, with SQLAlchemy's bind and result processing, and answers with th
 interface the repositories use. Its errors are SQLAlchemy's (`IntegrityError`, `DBAPIError` with
 `connection_invalidated`), so the unit of work retries and reports them as it does any other.
 
-Postgres only, and only where a transaction asks for it (`UnitOfWork(driver=True)`): the connection is checked out
+Postgres only, and only where a transaction asks for it (`UnitOfWork(on_driver=True)`): the connection is checked out
 of the same pool and goes back to it, with the transaction over.
 """
 
