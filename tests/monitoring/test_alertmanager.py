@@ -138,13 +138,24 @@ def alertmanager(tmp_path: Path) -> Iterator[str]:
 
 
 def fire(base: str, *alerts: dict[str, str]) -> dict[str, list[str]]:
-    """Post firing alerts; return each alert name with the names of the alerts that inhibit it."""
+    """Post firing alerts; return each alert name with the names of the alerts that inhibit it, once that has
+    settled: Alertmanager's inhibitor takes in new alerts asynchronously, so a listing right after the post can
+    show an alert before the alert that inhibits it has been taken in (seen on a loaded machine)."""
     api(base, "/alerts", [{"labels": labels} for labels in alerts])
-    listed = api(base, "/alerts?active=true&inhibited=true&silenced=true&unprocessed=true")
-    by_fingerprint = {a["fingerprint"]: a["labels"]["alertname"] for a in listed}
-    return {
-        a["labels"]["alertname"]: sorted(by_fingerprint.get(f, f) for f in a["status"]["inhibitedBy"]) for a in listed
-    }
+    names = {labels["alertname"] for labels in alerts}
+    deadline = time.monotonic() + 5
+    seen: dict[str, list[str]] = {}
+    while True:
+        listed = api(base, "/alerts?active=true&inhibited=true&silenced=true&unprocessed=true")
+        by_fingerprint = {a["fingerprint"]: a["labels"]["alertname"] for a in listed}
+        now = {
+            a["labels"]["alertname"]: sorted(by_fingerprint.get(f, f) for f in a["status"]["inhibitedBy"])
+            for a in listed
+        }
+        if (now == seen and set(now) == names) or time.monotonic() > deadline:
+            return now
+        seen = now
+        time.sleep(0.5)
 
 
 def alert(name: str, severity: str, **labels: str) -> dict[str, str]:
