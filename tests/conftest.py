@@ -31,12 +31,16 @@ TABLES = [t.name for t in reversed(metadata.sorted_tables)]
 @pytest.fixture(autouse=True)
 def no_exporters_left_behind() -> Iterator[None]:
     """A test that plugs an exporter or a tracer into `app.telemetry` (importing `app.lambda_handler` does)
-    leaves none behind for the next."""
+    leaves none behind for the next; nor the collector off (importing `app.lambda_handler` turns it off until
+    its first invocation ends)."""
+    import gc
+
     from app import telemetry
 
     recorder, tracer = telemetry.current_recorder(), telemetry.current_tracer()
     yield
     telemetry.install(recorder, tracer)
+    gc.enable()
 
 
 @pytest.fixture(scope="session")

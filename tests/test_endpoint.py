@@ -290,6 +290,38 @@ print(json.dumps(heavy))
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
 
 
+def test_the_collector_is_off_for_the_cold_start_only(signer: Signer, tmp_path) -> None:
+    """Off from the handler's import to the end of its first invocation; then what the cold start built is frozen
+    and the collector runs again."""
+    import subprocess
+    import sys
+
+    script = """
+import gc, json
+from tests.support.signing import Signer
+from nacl.signing import SigningKey
+from tests.test_endpoint import http_api_event, _Context
+import app.lambda_handler as lh
+seen = {"imported": gc.isenabled()}
+signer = Signer(SigningKey(bytes(range(32))))
+r = lh.handler(http_api_event(b'{"type":1}', signer.headers(b'{"type":1}'), base64_body=False), _Context())
+assert r["statusCode"] == 200, r
+seen |= {"invoked": gc.isenabled(), "frozen": gc.get_freeze_count()}
+print(json.dumps(seen))
+"""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DISCORD_PUBLIC_KEY": signer.public_key_hex,
+        "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3",
+        "PYTHONPATH": ".",
+    }
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen["imported"] is False
+    assert seen["invoked"] is True
+    assert seen["frozen"] > 10_000  # the modules, classes and functions of the cold start
+
+
 # -- the one error boundary: a shape Discord cannot send is a 400, never a 5xx ------------------------------------
 
 _MEMBER = {"permissions": "0", "roles": [], "user": {"id": "11", "username": "alice"}}
