@@ -14,10 +14,10 @@ import pytest
 import pytest_asyncio
 from nacl.signing import SigningKey
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from app.persistence.database import Database
+from app.persistence.engine import Engine, create_engine
 from app.persistence.migrations import upgrade_connection
 from app.settings import Settings, normalise_database_url
 from models.tables import metadata
@@ -84,7 +84,7 @@ def pg_schema() -> Iterator[str]:
     url = normalise_database_url(PG_URL)
 
     async def setup() -> None:
-        engine = create_async_engine(url, poolclass=NullPool)
+        engine = create_engine(url, poolclass=NullPool)
         async with engine.begin() as conn:
             await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
             await conn.execute(text(f'SET search_path TO "{schema}"'))
@@ -92,7 +92,7 @@ def pg_schema() -> Iterator[str]:
         await engine.dispose()
 
     async def teardown() -> None:
-        engine = create_async_engine(url, poolclass=NullPool)
+        engine = create_engine(url, poolclass=NullPool)
         async with engine.begin() as conn:
             await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         await engine.dispose()
@@ -102,8 +102,9 @@ def pg_schema() -> Iterator[str]:
     run_in_thread(teardown())
 
 
-def pg_engine(schema: str, **kwargs: object) -> AsyncEngine:
-    return create_async_engine(
+def pg_engine(schema: str, **kwargs: object) -> Engine:
+    """The production engine's class (`app.persistence.engine`) on a schema of the test database."""
+    return create_engine(
         normalise_database_url(PG_URL),
         pool_pre_ping=True,
         connect_args={"server_settings": {"search_path": schema, "application_name": "hunch-test"}},
@@ -111,7 +112,7 @@ def pg_engine(schema: str, **kwargs: object) -> AsyncEngine:
     )
 
 
-async def truncate_all(engine: AsyncEngine) -> None:
+async def truncate_all(engine: Engine) -> None:
     async with engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY"))
 
@@ -124,7 +125,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("sqlite") / "template.sqlite3"
 
     async def setup() -> None:
-        engine = create_async_engine(f"sqlite+aiosqlite:///{path}", poolclass=NullPool)
+        engine = create_engine(f"sqlite+aiosqlite:///{path}", poolclass=NullPool)
         async with engine.begin() as conn:
             await conn.run_sync(upgrade_connection)
         await engine.dispose()

@@ -15,22 +15,22 @@ from typing import TYPE_CHECKING, Any
 from app.settings import PoolMode, Settings
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncEngine
-
     from app.domain.guild import GuildSettings
+    from app.persistence.engine import Engine
     from app.persistence.statements import SlowStatements
 
 
-def make_engine(settings: Settings) -> AsyncEngine:
+def make_engine(settings: Settings) -> Engine:
     from sqlalchemy import event
-    from sqlalchemy.ext.asyncio import create_async_engine
     from sqlalchemy.pool import NullPool
+
+    from app.persistence.engine import create_engine
 
     url = settings.database_url
     kwargs: dict[str, Any] = {}
     if settings.is_sqlite:
         kwargs["connect_args"] = {"timeout": 30}
-        engine = create_async_engine(url, **kwargs)
+        engine = create_engine(url, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -70,7 +70,7 @@ def make_engine(settings: Settings) -> AsyncEngine:
         kwargs["pool_recycle"] = 1800
         kwargs["pool_use_lifo"] = True
     kwargs["connect_args"] = connect_args
-    engine = create_async_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
     ping_idle_connections(engine)
     return engine
 
@@ -79,7 +79,7 @@ PING_AFTER_IDLE_SECONDS = 10.0
 _IDLE_SINCE = "hunch_idle_since"
 
 
-def ping_idle_connections(engine: AsyncEngine, after_seconds: float = PING_AFTER_IDLE_SECONDS) -> None:
+def ping_idle_connections(engine: Engine, after_seconds: float = PING_AFTER_IDLE_SECONDS) -> None:
     """Ping a connection at checkout only when it has been idle `after_seconds`; a dead one is replaced."""
     from sqlalchemy import event, exc
 
@@ -103,7 +103,7 @@ GUILD_SETTINGS_MAX_ENTRIES = 10_000
 
 
 class Database:
-    def __init__(self, settings: Settings, engine: AsyncEngine | None = None) -> None:
+    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
         from app.persistence.cache import TtlCache
 
         self.settings = settings
@@ -117,12 +117,12 @@ class Database:
             self._watch(engine)
 
     @property
-    def engine(self) -> AsyncEngine:
+    def engine(self) -> Engine:
         if self._engine is None:
             self._engine = self._watch(make_engine(self.settings))
         return self._engine
 
-    def _watch(self, engine: AsyncEngine) -> AsyncEngine:
+    def _watch(self, engine: Engine) -> Engine:
         """Every statement timed (the slow-query monitor), the pool's gauges kept."""
         from app.persistence.statements import watch
 

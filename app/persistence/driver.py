@@ -4,7 +4,7 @@ A trade batch or an account opening is a handful of statements built once per pr
 call (its execution context, the greenlet hop, the result proxy) was most of what the statements cost the
 server: 518 us of CPU for a BEGIN, one SELECT and a COMMIT through it against 101 us on the driver itself.
 `DriverConnection` runs the same statements, compiled once by SQLAlchemy's own compiler for the asyncpg dialect,
-on the driver, with SQLAlchemy's bind and result processing, and answers with the part of `AsyncConnection`'s
+on the driver, with SQLAlchemy's bind and result processing, and answers with the part of `Connection`'s
 interface the repositories use. Its errors are SQLAlchemy's (`IntegrityError`, `DBAPIError` with
 `connection_invalidated`), so the unit of work retries and reports them as it does any other.
 
@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ClauseElement
 
+from app.persistence.engine import Connection
 from app.persistence.failures import is_disconnect
 from app.persistence.statements import SlowStatements
 
@@ -133,7 +133,7 @@ class _Row(tuple[Any, ...]):
 class DriverConnection:
     """One pooled connection, its transaction run on the driver (see the module's docstring)."""
 
-    def __init__(self, conn: AsyncConnection, pooled: Any, slow: SlowStatements | None) -> None:
+    def __init__(self, conn: Connection, pooled: Any, slow: SlowStatements | None) -> None:
         self._conn = conn  # SQLAlchemy's: it holds the pool's checkout
         self._pooled = pooled  # the pool's proxy of the DB-API connection
         self._raw = pooled.driver_connection  # asyncpg.Connection
@@ -143,7 +143,7 @@ class DriverConnection:
         self._broken = False  # an exchange was interrupted: what the connection holds is unknown
 
     @classmethod
-    async def checkout(cls, conn: AsyncConnection, slow: SlowStatements | None) -> DriverConnection:
+    async def checkout(cls, conn: Connection, slow: SlowStatements | None) -> DriverConnection:
         return cls(conn, await conn.get_raw_connection(), slow)
 
     @property

@@ -42,7 +42,7 @@ def upgrade(settings: Settings, revision: str = "head") -> None:
 
 
 def upgrade_connection(connection: object, revision: str = "head") -> None:
-    """Migrate through an open (sync) connection, e.g. from `AsyncConnection.run_sync`."""
+    """Migrate through an open (sync) connection, e.g. from `Connection.run_sync` (`app.persistence.engine`)."""
     from alembic import command
 
     config = alembic_config("")

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
+from app.persistence.engine import Connection
 from app.persistence.writes import Writes
 
 
@@ -16,7 +15,7 @@ class Session(Protocol):
     wrote_events: bool  # the transaction holds events: its commit should wake the worker
 
     @property
-    def conn(self) -> AsyncConnection: ...
+    def conn(self) -> Connection: ...
 
     @property
     def dialect(self) -> str:

@@ -17,7 +17,6 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import Select, func, literal_column, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.elements import BindParameter
@@ -28,6 +27,7 @@ from app.persistence.accounts import SqlAccounts
 from app.persistence.books import SqlBooks
 from app.persistence.database import Database
 from app.persistence.driver import DriverConnection
+from app.persistence.engine import Connection
 from app.persistence.event_queue import SqlEventQueue
 from app.persistence.failures import is_disconnect, is_retryable, retry_reason
 from app.persistence.guilds import SqlGuilds
@@ -63,7 +63,7 @@ class UnitOfWork:
         self.clock = clock
         self.now = clock()
         self.began = 0.0
-        self._conn: AsyncConnection | None = None
+        self._conn: Connection | None = None
         self.wrote_events = False
         self.committed_events = False
         self.writes: Writes = SetWrites() if database.is_postgres else RowWrites()
@@ -84,7 +84,7 @@ class UnitOfWork:
         self.seasons = SqlSeasons(self)
 
     @property
-    def conn(self) -> AsyncConnection:
+    def conn(self) -> Connection:
         assert self._conn is not None, "unit of work used outside `async with`"
         return self._conn
 
@@ -97,8 +97,8 @@ class UnitOfWork:
         self.began = time.perf_counter()
         conn = await self.database.engine.connect()
         if self._on_driver:
-            # Stands in for the AsyncConnection: the part of its interface the repositories use.
-            self._conn = cast(AsyncConnection, await DriverConnection.checkout(conn, self.database.slow_statements))
+            # Stands in for the Connection: the part of its interface the repositories use.
+            self._conn = cast(Connection, await DriverConnection.checkout(conn, self.database.slow_statements))
         else:
             self._conn = conn
             await conn.begin()

@@ -16,9 +16,7 @@ from app.ratelimit.memory import MemoryRateLimiter
 from app.ratelimit.redis_backend import RedisRateLimiter
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncEngine
-
-    from app.ratelimit.sql import SqlRateLimiter
+    from app.ratelimit.sql import SqlEngine, SqlRateLimiter
 
 __all__ = [
     "Decision",
@@ -31,7 +29,7 @@ __all__ = [
 ]
 
 
-def build_rate_limiter(redis_url: str | None, engine_factory: Callable[[], AsyncEngine] | None) -> RateLimiter:
+def build_rate_limiter(redis_url: str | None, engine_factory: Callable[[], SqlEngine] | None) -> RateLimiter:
     """Redis when ``redis_url`` is set (non-empty), else SQL when ``engine_factory`` is given (called
     lazily, on the first hit), else in-process memory."""
     if redis_url:

@@ -24,10 +24,9 @@ import random
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import Table, delete, insert, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import Dialect, Table, delete, insert, select, text
 
 from app.ratelimit.base import ALLOWED, CHECK_TIMEOUT_SECONDS, Decision, Limit, from_ms, latest, now_ms, refused
 from app.services.batching import BatchLines
@@ -56,14 +55,25 @@ MAX_BATCH = 64
 _PURGE = text("SELECT hunch_rate_limit_purge(:now, :batch)")
 
 
-async def create_table(engine: AsyncEngine, table: Table = rate_limit_hits) -> None:
+class SqlEngine(Protocol):
+    """What the limiter uses of an engine: `app.persistence.engine.Engine`, or SQLAlchemy's `AsyncEngine`."""
+
+    @property
+    def dialect(self) -> Dialect: ...
+
+    def connect(self) -> Any: ...
+
+    def begin(self) -> Any: ...
+
+
+async def create_table(engine: SqlEngine, table: Table = rate_limit_hits) -> None:
     """Create the table if missing. For tests and local tools only; production uses Alembic."""
     async with engine.begin() as conn:
         await conn.run_sync(lambda sync_conn: table.create(sync_conn, checkfirst=True))
 
 
 class SqlRateLimiter:
-    """``engine`` may be an ``AsyncEngine`` or a zero-argument factory returning one; a factory is
+    """``engine`` may be an engine or a zero-argument factory returning one; a factory is
     called on first use (so building the limiter costs nothing at cold start).
 
     ``purge_probability`` is the chance that a ``hit`` is followed by one ``purge_expired`` batch.
@@ -71,24 +81,24 @@ class SqlRateLimiter:
 
     def __init__(
         self,
-        engine: AsyncEngine | Callable[[], AsyncEngine],
+        engine: SqlEngine | Callable[[], SqlEngine],
         *,
         table: Table = rate_limit_hits,
         purge_probability: float = 0.01,
     ) -> None:
-        if isinstance(engine, AsyncEngine):
-            _check_dialect(engine)
-            self._engine: AsyncEngine | None = engine
-            self._engine_factory: Callable[[], AsyncEngine] | None = None
+        if callable(engine):
+            self._engine: SqlEngine | None = None
+            self._engine_factory: Callable[[], SqlEngine] | None = engine
         else:
-            self._engine = None
-            self._engine_factory = engine
+            _check_dialect(engine)
+            self._engine = engine
+            self._engine_factory = None
         self._table = table
         self._purge_probability = purge_probability
         self._batches = BatchLines(MAX_BATCH)
 
     @property
-    def engine(self) -> AsyncEngine:
+    def engine(self) -> SqlEngine:
         if self._engine is None:
             assert self._engine_factory is not None
             engine = self._engine_factory()
@@ -202,7 +212,7 @@ class SqlRateLimiter:
         """The engine belongs to the caller; nothing to release here."""
 
     @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[AsyncConnection]:
+    async def _transaction(self) -> AsyncIterator[Any]:
         """A connection in a transaction; READ COMMITTED on Postgres, so each statement sees the rows committed
         before it whatever the engine's default isolation level is."""
         async with self.engine.connect() as conn:
@@ -212,6 +222,6 @@ class SqlRateLimiter:
                 yield conn
 
 
-def _check_dialect(engine: AsyncEngine) -> None:
+def _check_dialect(engine: SqlEngine) -> None:
     if engine.dialect.name not in ("postgresql", "sqlite"):
         raise ValueError(f"SqlRateLimiter supports Postgres and SQLite, not {engine.dialect.name!r}")

@@ -525,6 +525,68 @@ def test_the_tables_load_from_the_schema_snapshot_without_building_their_classes
     assert loaded == {"tables": 21, "heavy": []}
 
 
+def test_a_first_balance_on_postgres_imports_no_orm(invoked: dict[str, Any], python312: str) -> None:
+    """A cold start's first real command, from the artifact under the runtime's Python against a migrated Postgres:
+    the engine is Hunch's own (`app.persistence.engine`), because `sqlalchemy.ext.asyncio` imports the ORM, 42-45 ms
+    of a Lambda's first request that nothing here uses."""
+    import asyncio
+    import uuid
+
+    from tests.conftest import PG_URL
+    from tests.support.discord_payloads import User, slash_command
+    from tests.support.signing import Signer
+
+    if not PG_URL:
+        pytest.skip("TEST_DATABASE_URL is not set (needs a real Postgres)")
+    asyncpg = pytest.importorskip("asyncpg")
+    nacl_signing = pytest.importorskip("nacl.signing")
+    signer = Signer(nacl_signing.SigningKey.generate())
+    body = signer.body(slash_command(User("410212090289192960", "alice", "Alice"), "balance"))
+    event = load_invoke_local().http_api_event("POST", "/interactions", body, signer.headers(body))
+    server = PG_URL.replace("postgresql+asyncpg://", "postgresql://")
+    name = f"hunch_cold_{uuid.uuid4().hex[:10]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(server)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    code = (
+        "import json, sys\nimport app.lambda_handler as lh\n"
+        "answer = lh.handler(json.loads(sys.argv[1]), None)\n"
+        "print(json.dumps({'status': answer['statusCode'], 'body': answer['body'], 'modules': sorted(m for m in"
+        " sys.modules if m.startswith(('sqlalchemy.orm', 'sqlalchemy.ext', 'sqlmodel', 'models.tables')))}))"
+    )
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        url = server.rsplit("/", 1)[0] + f"/{name}"
+        migrate = [sys.executable, "-m", "app", "migrate"]
+        subprocess.run(migrate, cwd=REPO, env=os.environ | {"DATABASE_URL": url}, check=True, capture_output=True)
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": invoked["task_root"],
+            "DATABASE_URL": url,
+            "DISCORD_PUBLIC_KEY": signer.public_key_hex,
+            "DISCORD_APPLICATION_ID": "123456789012345678",
+            "HUNCH_ENV": "prod",
+        }
+        done = subprocess.run(
+            [python312, "-S", "-c", code, json.dumps(event)],
+            cwd=invoked["task_root"],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    assert done.returncode == 0, done.stderr[-3000:]
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    assert answer["status"] == 200 and "balance" in answer["body"].lower(), answer
+    assert answer["modules"] == []
+
+
 # --- the container files (static: no Docker engine needed) --------------------------------------
 
 

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app import telemetry
 from app.domain.actor import Actor
 from app.domain.errors import OutcomeUnknown, Unavailable
 from app.persistence.database import Database
+from app.persistence.engine import Connection
 from app.persistence.unit_of_work import Transactions, UnitOfWork, run_transaction
 from app.services.trading_desk import TradingDesk
 from app.services.use_cases import UseCases
@@ -44,10 +44,10 @@ async def _gifts(database: Database) -> int:
 
 def _drop_the_connection_during_commit(monkeypatch: pytest.MonkeyPatch, *, after_committing: bool) -> list[int]:
     """The next COMMIT's connection is lost: after the server committed, or before it could."""
-    real_commit = AsyncConnection.commit
+    real_commit = Connection.commit
     dropped: list[int] = []
 
-    async def commit(self: AsyncConnection) -> None:
+    async def commit(self: Connection) -> None:
         if not dropped:
             dropped.append(1)
             if after_committing:
@@ -57,7 +57,7 @@ def _drop_the_connection_during_commit(monkeypatch: pytest.MonkeyPatch, *, after
             raise ConnectionResetError("connection reset by peer")
         await real_commit(self)
 
-    monkeypatch.setattr(AsyncConnection, "commit", commit)
+    monkeypatch.setattr(Connection, "commit", commit)
     return dropped
 
 
@@ -86,16 +86,16 @@ async def test_a_connection_lost_before_commit_changes_nothing_and_says_so(
 ) -> None:
     use_cases = _use_cases(database)
     await use_cases.give(Actor(GUILD, BOB, interaction_id=next(_ids)), ALICE, 1)
-    real_execute = AsyncConnection.execute
+    real_execute = Connection.execute
     lost: list[int] = []
 
-    async def execute(self: AsyncConnection, statement: Any, *args: Any, **kwargs: Any) -> Any:
+    async def execute(self: Connection, statement: Any, *args: Any, **kwargs: Any) -> Any:
         if "FOR UPDATE" in str(statement) and not lost:
             lost.append(1)
             raise ConnectionResetError("connection reset by peer")
         return await real_execute(self, statement, *args, **kwargs)
 
-    monkeypatch.setattr(AsyncConnection, "execute", execute)
+    monkeypatch.setattr(Connection, "execute", execute)
     gift = Actor(GUILD, ALICE, interaction_id=next(_ids))
     with pytest.raises(Unavailable, match="nothing was changed"):
         await use_cases.give(gift, BOB, 100)
@@ -111,14 +111,14 @@ async def test_a_commit_that_need_not_wait_for_the_disk_relaxes_only_its_own_tra
     the flush's one statement when it has writes (no extra round trip) and by itself when it has none."""
     from app.services.accounts import open_accounts
 
-    real_commit = AsyncConnection.commit
+    real_commit = Connection.commit
     seen: list[str] = []
 
-    async def commit(self: AsyncConnection) -> None:
+    async def commit(self: Connection) -> None:
         seen.append(str(await self.scalar(sa.text("SHOW synchronous_commit"))))
         await real_commit(self)
 
-    monkeypatch.setattr(AsyncConnection, "commit", commit)
+    monkeypatch.setattr(Connection, "commit", commit)
     transactions = Transactions(pg_database)
 
     def opening(user_id: int, wait_for_disk: bool) -> Any:

@@ -67,8 +67,7 @@ class Backend:
 async def _sql_backend(
     name: str, url: str, schema: str | None, **engine_options: Any
 ) -> tuple[Backend, Callable[[], Awaitable[None]]]:
-    from sqlalchemy.ext.asyncio import create_async_engine
-
+    from app.persistence.engine import create_engine
     from app.ratelimit.sql import SqlRateLimiter, create_table
 
     raw_engines: list[Any] = []
@@ -77,7 +76,7 @@ async def _sql_backend(
         kwargs: dict[str, Any] = {"pool_size": 3, "max_overflow": 0} if name.startswith("postgres") else {}
         if schema is not None:  # the migrated schema: its tables and the limiter's functions
             kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
-        engine = create_async_engine(url, **kwargs, **engine_options)
+        engine = create_engine(url, **kwargs, **engine_options)  # the production engine's class
         raw_engines.append(engine)
         return engine
 
