@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from app.settings import ConfigurationError, load_settings
@@ -42,3 +44,31 @@ def test_environment_defaults_apply_only_when_unset() -> None:
     assert load_settings(HUNCH_ENV="prod").log_level == "INFO"
     assert load_settings(HUNCH_ENV="dev").log_level == "DEBUG"
     assert load_settings(HUNCH_ENV="prod", LOG_LEVEL="debug").log_level == "DEBUG"
+
+
+def test_variables_come_from_dotenv_then_the_environment_then_the_arguments(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text(
+        "# the operator's file\nLOG_LEVEL=error\nSLOW_QUERY_SECONDS=2.5\nexport METRICS_PORT=9100\nUNKNOWN=1\n"
+    )
+    for name in ("LOG_LEVEL", "SLOW_QUERY_SECONDS", "METRICS_PORT", "TRADE_RATE_LIMIT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("slow_query_seconds", "1.5")  # any case: the environment wins over .env
+    monkeypatch.setenv("TRADE_RATE_LIMIT", "7")
+
+    settings = load_settings(TRADE_RATE_LIMIT="9")  # an argument wins over both
+
+    assert settings.log_level == "ERROR"
+    assert settings.slow_query_seconds == 1.5
+    assert settings.metrics_port == 9100
+    assert settings.trade_rate_limit == 9
+
+
+def test_a_bad_value_in_dotenv_names_the_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DATABASE_POOL_SIZE", raising=False)
+    (tmp_path / ".env").write_text("DATABASE_POOL_SIZE=0\n")
+    with pytest.raises(ConfigurationError, match="DATABASE_POOL_SIZE"):
+        load_settings()
