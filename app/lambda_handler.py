@@ -7,11 +7,12 @@ interactions function nudges it through SQS after each commit that wrote events,
 minute so a lost nudge delays an event but never loses it. Each invocation's metrics are written to stdout
 as CloudWatch Embedded Metric Format when it ends.
 
-The collector is off from the first line until the first invocation ends. A cold start allocates a few hundred
-thousand objects (modules, classes, SQLAlchemy's and pydantic's machinery) and keeps nearly all of them, so its
-passes over them found almost nothing to free: with it off, import plus the first `/balance` of a new member took
-373 ms against 416 ms (medians of 5, `bench/cold_start.py`). What the cold start built is then frozen out of later
-passes, and the collector runs as usual.
+The collector is off from the first line until the first invocation ends. A cold start builds well over a hundred
+thousand objects the collector tracks (116,630 after a first `/balance`: modules, classes, SQLAlchemy's and
+pydantic's machinery) and keeps nearly all of them, so its passes over them found almost nothing to free: with it
+off, import plus the first `/balance` of a new member took 372 ms against 419 ms (medians of 5 alternating runs of
+the artifact under python3.12). What the cold start built is then frozen out of later passes, and the collector
+runs as usual.
 """
 
 from __future__ import annotations

@@ -149,7 +149,10 @@ class Transaction:
         return self
 
     async def __aenter__(self) -> Transaction:
-        return await self._start()
+        await self._start()
+        assert self._sync is not None
+        self._sync.__enter__()  # as `with conn.begin()` on the sync connection: it knows the block is open
+        return self
 
     async def __aexit__(self, *exc_info: Any) -> None:
         assert self._sync is not None
