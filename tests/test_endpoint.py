@@ -263,23 +263,27 @@ def test_a_reply_with_a_file_leaves_lambda_as_base64_multipart(
         get_settings.cache_clear()
 
 
-def test_ping_path_imports_no_orm_or_driver(signer: Signer, tmp_path) -> None:
+def _first_ping_in_a_fresh_process(signer: Signer, tmp_path: Any, *, on_import: str, after: str) -> Any:
+    """Import `app.lambda_handler` in a new interpreter, evaluate `on_import`, answer one signed PING through the
+    handler, evaluate `after`: both values, as JSON."""
     import subprocess
     import sys
 
-    script = """
-import json, sys
-from tests.support.signing import Signer
-from nacl.signing import SigningKey
-from tests.test_endpoint import http_api_event, _Context
-import app.lambda_handler as lh
-signer = Signer(SigningKey(bytes(range(32))))
-r = lh.handler(http_api_event(b'{"type":1}', signer.headers(b'{"type":1}'), base64_body=False), _Context())
-assert r["statusCode"] == 200, r
-roots = ("sqlalchemy", "sqlmodel", "asyncpg", "aiosqlite", "alembic", "redis")
-heavy = sorted(m for m in sys.modules if m.split(".")[0] in roots)
-print(json.dumps(heavy))
-"""
+    script = "\n".join(
+        [
+            "import gc, json, sys",
+            "from nacl.signing import SigningKey",
+            "from tests.support.signing import Signer",
+            "from tests.test_endpoint import http_api_event, _Context",
+            "import app.lambda_handler as lh",
+            f"on_import = {on_import}",
+            "signer = Signer(SigningKey(bytes(range(32))))",
+            "event = http_api_event(b'{\"type\":1}', signer.headers(b'{\"type\":1}'), base64_body=False)",
+            "answer = lh.handler(event, _Context())",
+            "assert answer['statusCode'] == 200, answer",
+            f"print(json.dumps({{'on_import': on_import, 'after': {after}}}))",
+        ]
+    )
     env = {
         "PATH": "/usr/bin:/bin",
         "DISCORD_PUBLIC_KEY": signer.public_key_hex,
@@ -287,39 +291,25 @@ print(json.dumps(heavy))
         "PYTHONPATH": ".",
     }
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
-    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_ping_path_imports_no_orm_or_driver(signer: Signer, tmp_path) -> None:
+    roots = ("sqlalchemy", "sqlmodel", "asyncpg", "aiosqlite", "alembic", "redis")
+    heavy = f"sorted(m for m in sys.modules if m.split('.')[0] in {roots!r})"
+    assert _first_ping_in_a_fresh_process(signer, tmp_path, on_import="None", after=heavy)["after"] == []
 
 
 def test_the_collector_is_off_for_the_cold_start_only(signer: Signer, tmp_path) -> None:
     """Off from the handler's import to the end of its first invocation; then what the cold start built is frozen
     and the collector runs again."""
-    import subprocess
-    import sys
-
-    script = """
-import gc, json
-from tests.support.signing import Signer
-from nacl.signing import SigningKey
-from tests.test_endpoint import http_api_event, _Context
-import app.lambda_handler as lh
-seen = {"imported": gc.isenabled()}
-signer = Signer(SigningKey(bytes(range(32))))
-r = lh.handler(http_api_event(b'{"type":1}', signer.headers(b'{"type":1}'), base64_body=False), _Context())
-assert r["statusCode"] == 200, r
-seen |= {"invoked": gc.isenabled(), "frozen": gc.get_freeze_count()}
-print(json.dumps(seen))
-"""
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "DISCORD_PUBLIC_KEY": signer.public_key_hex,
-        "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3",
-        "PYTHONPATH": ".",
-    }
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
-    seen = json.loads(out.stdout.strip().splitlines()[-1])
-    assert seen["imported"] is False
-    assert seen["invoked"] is True
-    assert seen["frozen"] > 10_000  # the modules, classes and functions of the cold start
+    seen = _first_ping_in_a_fresh_process(
+        signer, tmp_path, on_import="gc.isenabled()", after="[gc.isenabled(), gc.get_freeze_count()]"
+    )
+    assert seen["on_import"] is False
+    enabled, frozen = seen["after"]
+    assert enabled is True
+    assert frozen > 10_000  # the modules, classes and functions of the cold start
 
 
 # -- the one error boundary: a shape Discord cannot send is a 400, never a 5xx ------------------------------------
