@@ -65,10 +65,12 @@ def scheduled(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def _flush() -> None:
-    metrics.flush()
-    if tracer is not None:
-        tracer.flush()
-    _collect_from_now_on()
+    try:
+        metrics.flush()
+        if tracer is not None:
+            tracer.flush()
+    finally:
+        _collect_from_now_on()
 
 
 def _collect_from_now_on() -> None:

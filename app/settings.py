@@ -1,8 +1,9 @@
 """Configuration from the environment (and a `.env` file when present), validated once at start-up.
 
-Each variable is read by its name, in any case; the environment wins over `.env`, and keyword arguments over
-both. That is what pydantic-settings did here; plain pydantic does it without importing pydantic-settings, which
-took 25 ms of every Lambda cold start (python3.12, the artifact, the 2-core development machine).
+Each variable is read by its name, in any case (keyword arguments too); the environment wins over `.env`, and
+keyword arguments over both; `.env` may be a named pipe. That is what pydantic-settings did here; plain pydantic
+does it without importing pydantic-settings, which took 25 ms of every Lambda cold start (python3.12, the
+artifact, the 2-core development machine).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -51,7 +53,7 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="ignore", validate_default=True)
 
     def __init__(self, **values: Any) -> None:
-        super().__init__(**(_environment() | values))
+        super().__init__(**(_environment() | _by_name(values)))
 
     hunch_env: Environment = Field(default=Environment.DEV, validation_alias="HUNCH_ENV")
     discord_public_key: str = Field(default="", validation_alias="DISCORD_PUBLIC_KEY")
@@ -154,15 +156,27 @@ class Settings(BaseModel):
         return self.database_url.startswith("sqlite")
 
 
+@lru_cache(maxsize=1)
+def _names() -> dict[str, str]:
+    """Each variable's name in lower case: its name as `Settings` declares it (the field's alias, else the field)."""
+    names = [f.validation_alias if isinstance(f.validation_alias, str) else n for n, f in Settings.model_fields.items()]
+    return {name.lower(): name for name in names}
+
+
+def _by_name(values: dict[str, Any]) -> dict[str, Any]:
+    names = _names()
+    return {names.get(key.lower(), key): value for key, value in values.items()}
+
+
 def _environment() -> dict[str, str]:
     """The variables `Settings` reads, by their names: from `.env` when there is one, then the environment."""
-    aliases = [str(field.validation_alias) for field in Settings.model_fields.values()]
-    names = {alias.lower(): alias for alias in aliases}
+    names = _names()
     found: dict[str, str] = {}
-    if os.path.isfile(ENV_FILE):
+    env_file = Path(ENV_FILE)
+    if env_file.is_file() or env_file.is_fifo():  # a pipe: a secrets manager's `.env`
         from dotenv import dotenv_values
 
-        for key, value in dotenv_values(ENV_FILE, encoding="utf-8").items():
+        for key, value in dotenv_values(env_file, encoding="utf-8").items():
             if value is not None and key.lower() in names:
                 found[names[key.lower()]] = value
     for key, value in os.environ.items():

@@ -72,3 +72,28 @@ def test_a_bad_value_in_dotenv_names_the_variable(tmp_path: Path, monkeypatch: p
     (tmp_path / ".env").write_text("DATABASE_POOL_SIZE=0\n")
     with pytest.raises(ConfigurationError, match="DATABASE_POOL_SIZE"):
         load_settings()
+
+
+def test_keyword_arguments_are_names_in_any_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOG_LEVEL", "warning")
+    assert load_settings(log_level="error").log_level == "ERROR"  # the argument, not the environment
+    assert load_settings(hunch_env="prod").hunch_env.value == "prod"
+
+
+def test_dotenv_may_be_a_named_pipe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A secrets manager can hand the file over as a pipe (1Password's environments do)."""
+    import os
+    import threading
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SLOW_QUERY_SECONDS", raising=False)
+    os.mkfifo(tmp_path / ".env")
+
+    def write() -> None:
+        with open(tmp_path / ".env", "w") as pipe:
+            pipe.write("SLOW_QUERY_SECONDS=4\n")
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    assert load_settings().slow_query_seconds == 4.0
+    writer.join(timeout=5)

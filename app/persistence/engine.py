@@ -11,7 +11,7 @@ its sessions, which Hunch does not use, and a Lambda cold start paid for that on
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -63,7 +63,7 @@ class Connection:
         self.sync_engine = sync_engine
         self.sync_connection: sa.Connection | None = None
 
-    def __await__(self) -> Any:
+    def __await__(self) -> Generator[Any, None, Connection]:
         return self._start().__await__()
 
     async def __aenter__(self) -> Connection:
@@ -112,13 +112,11 @@ class Connection:
         return self
 
     async def execute(self, statement: Any, parameters: Params = None, **kwargs: Any) -> Result:
-        """The statement's result, fetched in full (the drivers' cursors here are client-side)."""
-        result: Result = await greenlet_spawn(self._sync.execute, statement, parameters, **kwargs)
-        return result
+        """The statement's result, fetched in full."""
+        return await _settled(await greenlet_spawn(self._sync.execute, statement, parameters, **kwargs))
 
     async def exec_driver_sql(self, statement: str, parameters: Any = None) -> Result:
-        result: Result = await greenlet_spawn(self._sync.exec_driver_sql, statement, parameters)
-        return result
+        return await _settled(await greenlet_spawn(self._sync.exec_driver_sql, statement, parameters))
 
     async def scalar(self, statement: Any, parameters: Params = None, **kwargs: Any) -> Any:
         return (await self.execute(statement, parameters, **kwargs)).scalar()
@@ -141,7 +139,7 @@ class Transaction:
         self._conn = conn
         self._sync: sa.RootTransaction | None = None
 
-    def __await__(self) -> Any:
+    def __await__(self) -> Generator[Any, None, Transaction]:
         return self._start().__await__()
 
     async def _start(self) -> Transaction:
@@ -165,6 +163,17 @@ class Transaction:
     async def rollback(self) -> None:
         assert self._sync is not None
         await greenlet_spawn(self._sync.rollback)
+
+
+async def _settled(result: Result) -> Result:
+    """What `AsyncConnection.execute` does with a result: a server-side cursor (`stream_results`) cannot be read
+    from here, so it is closed and refused; a client-side one, its rows fetched, is closed on the driver now."""
+    if result.context._is_server_side:
+        await greenlet_spawn(result.close)
+        raise sa.exc.InvalidRequestError("stream_results is not supported: the rows are fetched in full")
+    if result.cursor is not None:
+        await result.cursor._async_soft_close()
+    return result
 
 
 async def _to_completion(cleanup: Coroutine[Any, Any, None]) -> None:

@@ -108,3 +108,18 @@ async def test_a_cancelled_task_still_returns_its_connection_to_the_pool(pg_sche
 def test_a_driver_that_is_not_async_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not an asyncio driver"):
         create_engine(f"sqlite:///{tmp_path / 'sync.sqlite3'}")
+
+
+async def test_a_server_side_cursor_is_refused_and_the_connection_still_works(engine: Engine) -> None:
+    async with engine.connect() as conn:
+        with pytest.raises(sa.exc.InvalidRequestError, match="stream_results"):
+            await conn.execute(sa.text("SELECT 1"), execution_options={"stream_results": True})
+        assert await conn.scalar(sa.text("SELECT 2")) == 2
+
+
+async def test_a_result_is_read_in_full_after_its_cursor_is_closed(engine: Engine) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(sa.text("INSERT INTO engine_probe (n) VALUES (:n)"), [{"n": n} for n in range(3)])
+        result = await conn.execute(sa.text("SELECT n FROM engine_probe ORDER BY n"))
+        assert result.keys() == ["n"]
+        assert [row.n for row in result] == [0, 1, 2]
