@@ -38,10 +38,6 @@ class Engine:
     def dialect(self) -> sa.Dialect:
         return self.sync_engine.dialect
 
-    @property
-    def url(self) -> sa.URL:
-        return self.sync_engine.url
-
     def connect(self) -> Connection:
         """`await engine.connect()` or `async with engine.connect() as conn`."""
         return Connection(self.sync_engine)
@@ -155,14 +151,6 @@ class Transaction:
     async def __aexit__(self, *exc_info: Any) -> None:
         assert self._sync is not None
         await greenlet_spawn(self._sync.__exit__, *exc_info)
-
-    async def commit(self) -> None:
-        assert self._sync is not None
-        await greenlet_spawn(self._sync.commit)
-
-    async def rollback(self) -> None:
-        assert self._sync is not None
-        await greenlet_spawn(self._sync.rollback)
 
 
 async def _settled(result: Result) -> Result:
